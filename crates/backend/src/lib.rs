@@ -1,0 +1,1 @@
+//! Backends that take parsed rows to the target: the logical tidb backend (batched SQL).

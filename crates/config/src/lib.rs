@@ -1,0 +1,1 @@
+//! Lightning's configuration: TOML file and command-line flags resolved into one validated struct.

@@ -1,0 +1,1 @@
+//! TiDB's table model, value casting, row/index key-value codec and KV checksum.

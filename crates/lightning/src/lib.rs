@@ -1,0 +1,1 @@
+//! The import controller: schema, chunk scheduling, backends, progress and summary.

@@ -1,0 +1,1 @@
+//! Test fixtures: a private MariaDB server, and (later) the simulated TiDB cluster.
