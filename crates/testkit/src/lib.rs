@@ -1,1 +1,22 @@
-//! Test fixtures: a private MariaDB server, and (later) the simulated TiDB cluster.
+//! Test fixtures shared by the crates' integration tests and the benchmarks.
+//!
+//! [`MariaDb`] starts a real MariaDB server (Debian's `mariadb-server` package) in a
+//! private data directory on a free loopback port, and stops it when dropped. Tests
+//! talk to it through the `mariadb` command-line client ([`MariaDb::query`]) or any
+//! MySQL driver at [`MariaDb::port`]. The simulated TiDB cluster will live here too.
+
+mod mariadb;
+
+pub use mariadb::{MariaDb, ROOT_USER};
+
+use std::path::{Path, PathBuf};
+
+/// The repository's `shared/` folder, which sits beside the checkout (`../shared`).
+pub fn shared_dir() -> PathBuf {
+    workspace_root().join("../shared")
+}
+
+/// The workspace root (the folder holding the top `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
