@@ -1,0 +1,188 @@
+{{/*
+Names. The Job keeps the TiDB Operator chart's name, <release>-tidb-lightning.
+*/}}
+{{- define "tidb-lightning.fullname" -}}
+{{- printf "%s-tidb-lightning" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tidb-lightning.jobName" -}}
+{{- .Values.jobName | default (include "tidb-lightning.fullname" .) -}}
+{{- end -}}
+
+{{- define "tidb-lightning.selectorLabels" -}}
+app.kubernetes.io/name: tidb-lightning
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: tidb-lightning
+{{- end -}}
+
+{{- define "tidb-lightning.labels" -}}
+{{ include "tidb-lightning.selectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ .Values.targetTidbCluster.name }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/*
+Quote a string for POSIX sh: 'it'\''s'.
+*/}}
+{{- define "tidb-lightning.shquote" -}}
+{{- printf "'%s'" (replace "'" "'\\''" (toString .)) -}}
+{{- end -}}
+
+{{/*
+Validates the values that the schema cannot express and returns the data source
+mode: "local", "remote" or "adhoc". Every template includes it, so any render fails
+with the same message.
+*/}}
+{{- define "tidb-lightning.sourceMode" -}}
+{{- $ds := .Values.dataSource | default dict -}}
+{{- $set := list -}}
+{{- range $mode := list "local" "remote" "adhoc" -}}
+{{- if not (empty (get $ds $mode)) -}}{{- $set = append $set $mode -}}{{- end -}}
+{{- end -}}
+{{- if eq (len $set) 0 -}}
+{{- fail "dataSource: exactly one of dataSource.local, dataSource.remote or dataSource.adhoc must be set, but none is" -}}
+{{- end -}}
+{{- if gt (len $set) 1 -}}
+{{- fail (printf "dataSource: exactly one of dataSource.local, dataSource.remote or dataSource.adhoc must be set, but %s are set" (join " and " $set)) -}}
+{{- end -}}
+{{- $mode := first $set -}}
+{{- if eq $mode "local" -}}
+{{- if not $ds.local.nodeName -}}{{- fail "dataSource.local.nodeName is required: the node whose directory holds the data (the pod is pinned to it)" -}}{{- end -}}
+{{- if not $ds.local.hostPath -}}{{- fail "dataSource.local.hostPath is required: the directory on that node holding the data" -}}{{- end -}}
+{{- else if eq $mode "remote" -}}
+{{- if not $ds.remote.secretName -}}{{- fail "dataSource.remote.secretName is required: the name of a Secret holding rclone.conf (the rclone credentials)" -}}{{- end -}}
+{{- if and $ds.remote.path $ds.remote.directory -}}{{- fail "dataSource.remote: set either path (a tarball) or directory, not both" -}}{{- end -}}
+{{- if not (or $ds.remote.path $ds.remote.directory) -}}{{- fail "dataSource.remote: set path (a .tar.gz/.tgz/.tar tarball) or directory to download" -}}{{- end -}}
+{{- if not $ds.remote.storage -}}{{- fail "dataSource.remote.storage is required: the size of the PVC the data is downloaded into, e.g. 100Gi" -}}{{- end -}}
+{{- else -}}
+{{- if not $ds.adhoc.pvcName -}}{{- fail "dataSource.adhoc.pvcName is required: the PVC of an earlier remote run to reuse" -}}{{- end -}}
+{{- end -}}
+{{- if eq .Values.backend "local" -}}
+{{- if not (and .Values.sortedKV .Values.sortedKV.storage) -}}{{- fail "sortedKV.storage is required for backend local: the size of the sorted-kv-dir PVC" -}}{{- end -}}
+{{- else if not (has .Values.backend (list "tidb" "importer")) -}}
+{{- fail (printf "backend: %q is not one of local, tidb, importer" (toString .Values.backend)) -}}
+{{- end -}}
+{{- if and .Values.targetTidbCluster.secretName (not .Values.targetTidbCluster.secretPwdKey) -}}
+{{- fail "targetTidbCluster.secretPwdKey is required with targetTidbCluster.secretName: the key of the password in that Secret" -}}
+{{- end -}}
+{{- $mode -}}
+{{- end -}}
+
+{{/*
+Sub-folder of the data volume that holds the data source ("" = the volume root).
+remote: backupName, else the tarball name without .tar.gz/.tgz/.tar, else the
+directory's last path element; adhoc: backupName.
+*/}}
+{{- define "tidb-lightning.dataName" -}}
+{{- $mode := include "tidb-lightning.sourceMode" . -}}
+{{- if eq $mode "remote" -}}
+{{- $r := .Values.dataSource.remote -}}
+{{- $name := "" -}}
+{{- if $r.backupName -}}
+{{- $name = $r.backupName -}}
+{{- else if $r.path -}}
+{{- $name = base $r.path | trimSuffix ".tar.gz" | trimSuffix ".tgz" | trimSuffix ".tar" -}}
+{{- else -}}
+{{- $name = last (splitList ":" (base (trimSuffix "/" $r.directory))) -}}
+{{- end -}}
+{{- if or (empty $name) (eq $name ".") (eq $name "..") (hasPrefix "." $name) (contains "'" $name) -}}
+{{- fail (printf "dataSource.remote: cannot derive a folder name from %q; set dataSource.remote.backupName" (toString ($r.path | default $r.directory))) -}}
+{{- end -}}
+{{- $name -}}
+{{- else if eq $mode "adhoc" -}}
+{{- .Values.dataSource.adhoc.backupName | default "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the data volume is mounted in every container. */}}
+{{- define "tidb-lightning.dataRoot" -}}/var/lib/tidb-lightning{{- end -}}
+
+{{/* The data source folder passed as -d; the checkpoint lives in it. */}}
+{{- define "tidb-lightning.dataDir" -}}
+{{- $name := include "tidb-lightning.dataName" . -}}
+{{- if $name -}}
+{{- printf "%s/%s" (include "tidb-lightning.dataRoot" .) $name -}}
+{{- else -}}
+{{- include "tidb-lightning.dataRoot" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tidb-lightning.sortedKVDir" -}}/var/lib/sorted-kv{{- end -}}
+
+{{- define "tidb-lightning.clusterNamespace" -}}
+{{- .Values.targetTidbCluster.namespace | default .Release.Namespace -}}
+{{- end -}}
+
+{{- define "tidb-lightning.pdAddr" -}}
+{{- printf "%s-pd.%s:%d" .Values.targetTidbCluster.name (include "tidb-lightning.clusterNamespace" .) (int (.Values.targetTidbCluster.pdClientPort | default 2379)) -}}
+{{- end -}}
+
+{{- define "tidb-lightning.tidbHost" -}}
+{{- printf "%s-tidb.%s" .Values.targetTidbCluster.name (include "tidb-lightning.clusterNamespace" .) -}}
+{{- end -}}
+
+{{- define "tidb-lightning.importerAddr" -}}
+{{- if and .Values.importer .Values.importer.address -}}
+{{- .Values.importer.address -}}
+{{- else -}}
+{{- printf "%s-importer.%s:8287" .Values.targetTidbCluster.name (include "tidb-lightning.clusterNamespace" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tidb-lightning.tlsClusterSecret" -}}
+{{- .Values.tlsCluster.secretName | default (printf "%s-lightning-cluster-secret" .Values.targetTidbCluster.name) -}}
+{{- end -}}
+
+{{- define "tidb-lightning.tlsClientSecret" -}}
+{{- $s := "" -}}
+{{- if .Values.tlsClient -}}{{- $s = .Values.tlsClient.tlsClientSecretName -}}{{- end -}}
+{{- if and (not $s) .Values.tlsCluster -}}{{- $s = .Values.tlsCluster.tlsClientSecretName -}}{{- end -}}
+{{- $s | default (printf "%s-tidb-client-secret" .Values.targetTidbCluster.name) -}}
+{{- end -}}
+
+{{- define "tidb-lightning.tlsClusterEnabled" -}}
+{{- if and .Values.tlsCluster .Values.tlsCluster.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "tidb-lightning.tlsClientEnabled" -}}
+{{- if and .Values.tlsClient .Values.tlsClient.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged over them.
+*/}}
+{{- define "tidb-lightning.config" -}}
+{{- $tc := .Values.targetTidbCluster -}}
+{{- $dataDir := include "tidb-lightning.dataDir" . -}}
+{{- $importer := dict "backend" .Values.backend -}}
+{{- if eq .Values.backend "local" -}}
+{{- $_ := set $importer "sorted-kv-dir" (include "tidb-lightning.sortedKVDir" .) -}}
+{{- else if eq .Values.backend "importer" -}}
+{{- $_ := set $importer "addr" (include "tidb-lightning.importerAddr" .) -}}
+{{- end -}}
+{{- $tidb := dict "host" (include "tidb-lightning.tidbHost" .) "port" (int ($tc.port | default 4000)) "user" ($tc.user | default "root") "status-port" (int ($tc.statusPort | default 10080)) "pd-addr" (include "tidb-lightning.pdAddr" .) -}}
+{{- $cfg := dict
+    "lightning" (dict "status-addr" (printf "0.0.0.0:%d" (int .Values.statusPort)))
+    "tikv-importer" $importer
+    "mydumper" (dict "data-source-dir" $dataDir)
+    "checkpoint" (dict "enable" true "driver" "file" "dsn" (printf "%s/tidb_lightning_checkpoint.pb" $dataDir))
+    "tidb" $tidb -}}
+{{- if include "tidb-lightning.tlsClusterEnabled" . -}}
+{{- $_ := set $cfg "security" (dict "ca-path" "/var/lib/lightning-tls/ca.crt" "cert-path" "/var/lib/lightning-tls/tls.crt" "key-path" "/var/lib/lightning-tls/tls.key") -}}
+{{- end -}}
+{{- if include "tidb-lightning.tlsClientEnabled" . -}}
+{{- $_ := set $tidb "security" (dict "ca-path" "/var/lib/tidb-client-tls/ca.crt" "cert-path" "/var/lib/tidb-client-tls/tls.crt" "key-path" "/var/lib/tidb-client-tls/tls.key") -}}
+{{- else if include "tidb-lightning.tlsClusterEnabled" . -}}
+{{- /* cluster TLS only: do not let the MySQL connection pick up the cluster certificate */ -}}
+{{- $_ := set $tidb "tls" "false" -}}
+{{- end -}}
+{{- $user := dict -}}
+{{- if .Values.config -}}
+{{- $user = fromToml .Values.config -}}
+{{- if hasKey $user "Error" -}}
+{{- fail (printf "config: not valid TOML: %s" (get $user "Error")) -}}
+{{- end -}}
+{{- end -}}
+{{- toToml (mustMergeOverwrite $cfg $user) -}}
+{{- end -}}
