@@ -1,0 +1,333 @@
+//! End-to-end checks of the config crate: the example file, the shared conformance configs,
+//! flags over file, Go-style flag forms and error messages.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lightning_config::{
+    Backend, Config, ConfigError, ConflictStrategy, Invocation, KeepStrategy, PostOpLevel,
+};
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn cases() -> PathBuf {
+    shared().join("conformance/lightning-tests")
+}
+
+fn args(list: &[&str]) -> Vec<OsString> {
+    list.iter().map(OsString::from).collect()
+}
+
+fn run(list: &[&str]) -> Result<Config, ConfigError> {
+    match Config::from_args(args(list))? {
+        Invocation::Run(cfg) => Ok(*cfg),
+        other => panic!("expected Run, got {other:?}"),
+    }
+}
+
+#[test]
+fn example_file_documents_the_defaults() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/tidb-lightning.example.toml");
+    let parsed = Config::parse_toml_file(&path).expect("example parses");
+    let mut parsed = parsed;
+    parsed.cli = Default::default();
+    assert_eq!(parsed, Config::default());
+}
+
+#[test]
+fn every_conformance_config_parses_and_validates() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let mut seen = 0;
+    for case in std::fs::read_dir(cases()).unwrap() {
+        let case = case.unwrap().path();
+        if !case.is_dir() || case.ends_with("lightning_unused_config_keys") {
+            continue;
+        }
+        for f in std::fs::read_dir(&case).unwrap() {
+            let f = f.unwrap().path();
+            // TiDB's own server config, not a Lightning one.
+            if f.extension().is_none_or(|e| e != "toml") || f.ends_with("tidb-new-collation.toml") {
+                continue;
+            }
+            seen += 1;
+            let fs = f.to_str().unwrap();
+            Config::parse_toml_file(&f).unwrap_or_else(|e| panic!("{fs}: {e}"));
+            // Deliberately bogus values, overridden by flags in `flags_override_the_file`.
+            if case.ends_with("lightning_cmdline_override") {
+                continue;
+            }
+            let kv = data.path().join("kv");
+            run(&[
+                "--config",
+                fs,
+                "-d",
+                d,
+                "--sorted-kv-dir",
+                kv.to_str().unwrap(),
+                "--importer",
+                "127.0.0.1:8287",
+            ])
+            .unwrap_or_else(|e| panic!("{fs}: {e}"));
+        }
+    }
+    assert!(seen > 50, "only {seen} configs found");
+}
+
+#[test]
+fn unknown_keys_are_all_reported() {
+    let f = cases().join("lightning_unused_config_keys/config.toml");
+    let err = Config::parse_toml_file(&f).unwrap_err();
+    let msg = err.to_string();
+    for key in ["typo-1", "lightning.typo-2", "typo-3"] {
+        assert!(msg.contains(key), "{msg}");
+    }
+    assert!(!msg.contains("typo-4"), "{msg}");
+    assert!(matches!(err, ConfigError::UnknownKeys { .. }));
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    for (toml, needle) in [
+        ("[tikv-importer]\nbackend = \"foo\"", "backend"),
+        ("[mydumper]\nread-block-size = \"lots\"", "read-block-size"),
+        ("[cron]\nlog-progress = \"5 minutes\"", "log-progress"),
+        ("[post-restore]\nchecksum = \"maybe\"", "checksum"),
+        (
+            "[lightning]\nregion-concurrency = \"x\"",
+            "region-concurrency",
+        ),
+    ] {
+        let msg = Config::parse_toml_str(toml).unwrap_err().to_string();
+        assert!(msg.contains(needle), "{toml}: {msg}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let msg = run(&["-d", d, "--backend", "tidb", "-L", "loud"])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("-L") && msg.contains("loud"), "{msg}");
+    let msg = run(&["-d", d, "--backend", "nosql"])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("-backend") && msg.contains("nosql"), "{msg}");
+    let msg = run(&["-d", d, "--bogus"]).unwrap_err().to_string();
+    assert!(msg.contains("bogus"), "{msg}");
+}
+
+#[test]
+fn flags_override_the_file() {
+    let case = cases().join("lightning_cmdline_override");
+    let data = tempfile::tempdir().unwrap();
+    let cfg = run(&[
+        "--config",
+        case.join("config.toml").to_str().unwrap(),
+        "-L",
+        "debug",
+        "--log-file",
+        "/tmp/override.log",
+        "--tidb-host",
+        "127.0.0.1",
+        "--tidb-port",
+        "4000",
+        "--tidb-user",
+        "root",
+        "--tidb-status",
+        "10080",
+        "--pd-urls",
+        "127.0.0.1:2379",
+        "-d",
+        data.path().to_str().unwrap(),
+        "--backend",
+        "importer",
+        "--importer",
+        "127.0.0.1:8808",
+    ])
+    .unwrap();
+    assert_eq!(cfg.lightning.level, "debug");
+    assert_eq!(cfg.lightning.file, "/tmp/override.log");
+    assert_eq!(cfg.tidb.port, 4000);
+    assert_eq!(cfg.tidb.status_port, 10080);
+    assert_eq!(cfg.tidb.pd_addr, "127.0.0.1:2379");
+    assert_eq!(cfg.tikv_importer.backend, Backend::Importer);
+    assert_eq!(cfg.tikv_importer.addr, "127.0.0.1:8808");
+    assert!(
+        !cfg.lightning.check_requirements,
+        "file value kept when no flag"
+    );
+}
+
+#[test]
+fn go_style_flag_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let kv = format!("{d}/kv");
+    let forms: [&[&str]; 4] = [
+        &["-d", d, "-sorted-kv-dir", &kv, "-L", "warn"],
+        &["--d", d, "--sorted-kv-dir", &kv, "--L", "warn"],
+        &[
+            "-d=/x",
+            "--d=/y",
+            "-d",
+            d,
+            "-sorted-kv-dir=/z",
+            "--sorted-kv-dir",
+            &kv,
+            "-L=warn",
+        ],
+        &["--d", d, "--sorted-kv-dir", &kv, "--L=warning"],
+    ];
+    for form in forms {
+        let cfg = run(form).unwrap();
+        assert_eq!(cfg.mydumper.data_source_dir, d, "{form:?}");
+        assert_eq!(cfg.lightning.level, "warn");
+    }
+    let cfg = run(&[
+        "-d",
+        d,
+        "--backend=tidb",
+        "--check-requirements=false",
+        "-enable-checkpoint=0",
+        "--checksum=false",
+        "-analyze",
+        "required",
+        "-f",
+        "db1.*",
+        "--f=!db1.t2",
+        "-no-schema",
+    ])
+    .unwrap();
+    assert_eq!(cfg.tikv_importer.backend, Backend::Tidb);
+    assert!(!cfg.lightning.check_requirements);
+    assert!(!cfg.checkpoint.enable);
+    assert!(cfg.mydumper.no_schema);
+    assert_eq!(cfg.mydumper.filter, vec!["db1.*", "!db1.t2"]);
+    // The tidb backend turns post-import checks off.
+    assert_eq!(cfg.post_restore.checksum, PostOpLevel::Off);
+    let msg = run(&["-d", d, "--check-requirements=maybe"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("check-requirements") && msg.contains("maybe"),
+        "{msg}"
+    );
+    assert!(matches!(
+        Config::from_args(args(&["-V"])).unwrap(),
+        Invocation::Version
+    ));
+    assert!(matches!(
+        Config::from_args(args(&["--version", "--bogus-after"])),
+        Err(ConfigError::UnknownFlag(_))
+    ));
+    match Config::from_args(args(&["-h"])).unwrap() {
+        Invocation::Help(text) => assert!(text.contains("-sorted-kv-dir")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Config::from_args(args(&["-d"])),
+        Err(ConfigError::MissingFlagValue(_))
+    ));
+}
+
+#[test]
+fn old_and_new_value_shapes() {
+    let cfg = Config::parse_toml_str(
+        "[post-restore]\nchecksum = true\nanalyze = false\n\
+         [checkpoint]\nkeep-after-success = true\n\
+         [lightning]\nmax-error = 10\n\
+         [mydumper]\nbatch-size = 50\nmax-region-size = \"1.5GB\"\n\
+         [mydumper.csv]\nnull = 'NULL'\n\
+         [cron]\nswitch-mode = \"1m30s\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.post_restore.checksum, PostOpLevel::Required);
+    assert_eq!(cfg.post_restore.analyze, PostOpLevel::Off);
+    assert_eq!(cfg.checkpoint.keep_after_success, KeepStrategy::Rename);
+    assert_eq!(cfg.lightning.max_error.type_, 10);
+    assert_eq!(cfg.mydumper.batch_size, 50);
+    assert_eq!(cfg.mydumper.max_region_size, 3 << 29);
+    assert_eq!(cfg.mydumper.csv.null, vec!["NULL"]);
+    assert_eq!(cfg.cron.switch_mode, Duration::from_secs(90));
+
+    let cfg = Config::parse_toml_str("[lightning.max-error]\ntype = 5\ncharset = 7\n").unwrap();
+    assert_eq!(
+        (
+            cfg.lightning.max_error.type_,
+            cfg.lightning.max_error.charset
+        ),
+        (5, 7)
+    );
+}
+
+fn validated(toml: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[mydumper]\ndata-source-dir = {:?}\n[tikv-importer]\nsorted-kv-dir = \"/tmp/sorted\"\n{toml}",
+        dir.path().to_str().unwrap()
+    );
+    Config::from_toml_str(&text)
+}
+
+#[test]
+fn conflict_strategy_is_derived_like_upstream() {
+    let cfg = validated("").unwrap();
+    assert_eq!(cfg.conflict.strategy, ConflictStrategy::None);
+    assert!(cfg.lightning.region_concurrency >= 1);
+    assert_eq!(cfg.lightning.table_concurrency, 6);
+    assert_eq!(cfg.lightning.index_concurrency, 2);
+
+    let tidb = |extra: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        Config::from_toml_str(&format!(
+            "[mydumper]\ndata-source-dir = {:?}\n[tikv-importer]\nbackend = \"tidb\"\n{extra}",
+            dir.path().to_str().unwrap()
+        ))
+    };
+    let cfg = tidb("").unwrap();
+    assert_eq!(cfg.conflict.strategy, ConflictStrategy::Error);
+    assert_eq!(cfg.conflict.threshold, 0);
+    let cfg = tidb("on-duplicate = \"replace\"").unwrap();
+    assert_eq!(cfg.conflict.strategy, ConflictStrategy::Replace);
+    assert_eq!(cfg.conflict.threshold, 10_000);
+    assert_eq!(cfg.conflict.max_record_rows, 0);
+    let cfg = tidb("[conflict]\non-duplicate = \"ignore\"").unwrap();
+    assert_eq!(cfg.conflict.strategy, ConflictStrategy::Ignore);
+    let msg = tidb("[conflict]\nstrategy = \"error\"\nthreshold = 3")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("threshold"), "{msg}");
+
+    let msg = validated("[conflict]\nstrategy = \"ignore\"")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("ignore") && msg.contains("local"), "{msg}");
+}
+
+#[test]
+fn validation_rejects_missing_and_inconsistent_settings() {
+    let msg = Config::from_toml_str("").unwrap_err().to_string();
+    assert!(msg.contains("sorted-kv-dir"), "{msg}");
+    let msg = Config::from_toml_str("[tikv-importer]\nbackend = \"tidb\"")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("data-source-dir"), "{msg}");
+    let msg = validated("[mydumper.csv]\nseparator = '\"'")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("prefix"), "{msg}");
+    let msg = validated("[tidb]\ntls = \"cluster\"")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("security"), "{msg}");
+    let msg = validated("[tidb]\nport = 70000").unwrap_err().to_string();
+    assert!(msg.contains("tidb.port") && msg.contains("70000"), "{msg}");
+    assert!(validated("[black-white-list]\ndo-dbs = [\"a\"]").is_ok());
+    let mut cfg = validated("[black-white-list]\ndo-dbs = [\"a\"]").unwrap();
+    cfg.mydumper.filter = vec!["a.*".into()];
+    let msg = cfg.validate().unwrap_err().to_string();
+    assert!(msg.contains("black-white-list"), "{msg}");
+}
