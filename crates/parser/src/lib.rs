@@ -7,8 +7,11 @@
 //! does I/O, so one parser serves sync and async callers and can be fuzzed directly.
 
 mod row;
+mod scan;
+mod sql;
 
 pub use row::{Field, FieldKind, Row, RowBatch};
+pub use sql::SqlParser;
 
 /// A malformed input: where it is and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

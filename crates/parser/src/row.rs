@@ -48,6 +48,7 @@ pub struct RowBatch {
     fields: Vec<FieldSpan>,
     rows: Vec<RowSpan>,
     row_start: u32,
+    row_buf_start: u32,
     /// The column names these rows are written for (an `INSERT` column list or a CSV
     /// header), or `None` when rows follow the table's own column order.
     pub columns: Option<Vec<String>>,
@@ -65,6 +66,7 @@ impl RowBatch {
         self.fields.clear();
         self.rows.clear();
         self.row_start = 0;
+        self.row_buf_start = 0;
     }
 
     /// Number of complete rows.
@@ -84,7 +86,10 @@ impl RowBatch {
 
     /// Row `i`; panics when `i >= len()`.
     pub fn row(&self, i: usize) -> Row<'_> {
-        Row { batch: self, span: &self.rows[i] }
+        Row {
+            batch: self,
+            span: &self.rows[i],
+        }
     }
 
     /// The rows in order.
@@ -98,7 +103,11 @@ impl RowBatch {
     pub fn push_field(&mut self, kind: FieldKind, bytes: &[u8]) {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(bytes);
-        self.fields.push(FieldSpan { kind, start, end: self.buf.len() as u32 });
+        self.fields.push(FieldSpan {
+            kind,
+            start,
+            end: self.buf.len() as u32,
+        });
     }
 
     /// Starts a field whose bytes the parser appends piecewise with [`RowBatch::field_buf`].
@@ -113,23 +122,29 @@ impl RowBatch {
 
     /// Ends a field begun at `start` (the value `begin_field` returned).
     pub fn end_field(&mut self, kind: FieldKind, start: usize) {
-        self.fields.push(FieldSpan { kind, start: start as u32, end: self.buf.len() as u32 });
+        self.fields.push(FieldSpan {
+            kind,
+            start: start as u32,
+            end: self.buf.len() as u32,
+        });
     }
 
     /// Ends the row being built; `end_offset` is the absolute source offset just past it.
     pub fn finish_row(&mut self, end_offset: u64) {
         let end = self.fields.len() as u32;
-        self.rows.push(RowSpan { fields: self.row_start..end, end_offset });
+        self.rows.push(RowSpan {
+            fields: self.row_start..end,
+            end_offset,
+        });
         self.row_start = end;
+        self.row_buf_start = self.buf.len() as u32;
     }
 
-    /// Drops the fields of a row begun but not finished (for example on a parse error).
+    /// Drops the fields of a row begun but not finished (for example on a parse error),
+    /// including the bytes of a field begun with `begin_field` and never ended.
     pub fn discard_partial_row(&mut self) {
-        let keep = self.row_start as usize;
-        if let Some(last) = self.fields.get(keep) {
-            self.buf.truncate(last.start as usize);
-        }
-        self.fields.truncate(keep);
+        self.buf.truncate(self.row_buf_start as usize);
+        self.fields.truncate(self.row_start as usize);
     }
 
     /// Number of fields in the row being built.
@@ -159,7 +174,10 @@ impl<'a> Row<'a> {
     /// Field `i`; panics when `i >= len()`.
     pub fn field(&self, i: usize) -> Field<'a> {
         let f = self.batch.fields[self.span.fields.start as usize + i];
-        Field { kind: f.kind, bytes: &self.batch.buf[f.start as usize..f.end as usize] }
+        Field {
+            kind: f.kind,
+            bytes: &self.batch.buf[f.start as usize..f.end as usize],
+        }
     }
 
     /// The fields in order.
@@ -167,7 +185,10 @@ impl<'a> Row<'a> {
         let batch = self.batch;
         batch.fields[self.span.fields.start as usize..self.span.fields.end as usize]
             .iter()
-            .map(move |f| Field { kind: f.kind, bytes: &batch.buf[f.start as usize..f.end as usize] })
+            .map(move |f| Field {
+                kind: f.kind,
+                bytes: &batch.buf[f.start as usize..f.end as usize],
+            })
     }
 
     /// Absolute byte offset in the (decompressed) source just past this row.
@@ -200,7 +221,13 @@ mod tests {
         b.push_field(FieldKind::Text, b"partial");
         b.discard_partial_row();
         assert_eq!(b.len(), 2);
-        assert_eq!(b.row(0).field(1), Field { kind: FieldKind::Text, bytes: b"a'b" });
+        assert_eq!(
+            b.row(0).field(1),
+            Field {
+                kind: FieldKind::Text,
+                bytes: b"a'b"
+            }
+        );
         assert_eq!(b.row(1).field(0).bytes, b"xy");
         assert_eq!(b.row(1).field(1).kind, FieldKind::Null);
         assert_eq!(b.row(1).end_offset(), 20);
