@@ -1,1 +1,27 @@
 //! TiDB's table model, value casting, row/index key-value codec and KV checksum.
+//!
+//! This is the `encode` stage: a parsed row (fields from `lightning-parser`) is
+//! cast to typed [`Datum`]s under the SQL mode, then turned into exactly the
+//! key-value pairs TiDB itself would write — a record key `t{table}_r{handle}`
+//! with a row-format-v2 value, and one `t{table}_i{index}…` pair per index —
+//! while a [`KvChecksum`] accumulates what `ADMIN CHECKSUM TABLE` will report.
+//! No I/O and no async: callers feed bytes and reuse buffers.
+//!
+//! Layers, bottom up: [`codec`] (memcomparable and compact datum encodings),
+//! [`decimal`], [`time`], [`json`] (value types), [`key`] (table keys and index
+//! values), [`rowv2`] (row values), [`checksum`].
+
+pub mod checksum;
+pub mod codec;
+pub mod decimal;
+pub mod error;
+pub mod json;
+pub mod key;
+pub mod rowv2;
+pub mod time;
+
+pub use checksum::KvChecksum;
+pub use codec::Datum;
+pub use decimal::Decimal;
+pub use error::{CodecError, RowError, SchemaError};
+pub use key::Handle;
