@@ -22,6 +22,11 @@ mkdir -p "$DATA_ROOT/.download"
 echo "data-retriever: downloading $src"
 # copyto skips the transfer when an identical file is already there (resumed run)
 rclone copyto --stats-one-line --stats 30s -v "$src" "$tarball"
+# rclone reports success when the source does not exist ("nothing to transfer")
+if [ ! -f "$tarball" ]; then
+  echo "data-retriever: $src not found, nothing downloaded" >&2
+  exit 1
+fi
 rm -rf "$work"
 mkdir -p "$work"
 echo "data-retriever: unpacking $tarball"
@@ -43,6 +48,10 @@ src={{ include "tidb-lightning.shquote" $r.directory }}
 echo "data-retriever: copying $src"
 # copy skips files already transferred by an interrupted run
 rclone copy --stats-one-line --stats 30s -v "$src" "$work"
+if [ -z "$(ls -A "$work" 2>/dev/null)" ]; then
+  echo "data-retriever: $src is missing or empty, nothing downloaded" >&2
+  exit 1
+fi
 mv "$work" "$dest"
 {{- end }}
 echo "data-retriever: data ready in $dest"

@@ -1,0 +1,119 @@
+"""Values that must not render, each with a message that says what to fix."""
+import pytest
+
+from conftest import IMPORTER, LIGHTNING, SOURCES, chart_defaults, lightning_values, merge, render_error
+
+EXACTLY_ONE = "exactly one of dataSource.local, dataSource.remote or dataSource.adhoc must be set"
+
+
+def test_chart_defaults_have_no_data_source():
+    err = render_error(LIGHTNING, chart_defaults(LIGHTNING))
+    assert EXACTLY_ONE in err and "none is" in err
+
+
+@pytest.mark.parametrize("pair", [("local", "remote-tarball"), ("remote-directory", "adhoc"), ("local", "adhoc")])
+def test_two_data_sources(pair):
+    values = lightning_values(source=pair[0])
+    values["dataSource"].update(SOURCES[pair[1]])
+    err = render_error(LIGHTNING, values)
+    assert EXACTLY_ONE in err
+    for mode in (pair[0].split("-")[0], pair[1].split("-")[0]):
+        assert mode in err.split("but", 1)[1]
+
+
+def test_three_data_sources():
+    values = lightning_values()
+    for s in ("remote-tarball", "adhoc"):
+        values["dataSource"].update(SOURCES[s])
+    assert "local and remote and adhoc are set" in render_error(LIGHTNING, values)
+
+
+def test_unknown_backend():
+    err = render_error(LIGHTNING, lightning_values(backend="importer-v2"))
+    assert "backend" in err and "local" in err and "tidb" in err and "importer" in err
+
+
+def test_remote_without_secret_name():
+    values = lightning_values(source="remote-tarball")
+    del values["dataSource"]["remote"]["secretName"]
+    err = render_error(LIGHTNING, values)
+    assert "dataSource.remote.secretName is required" in err and "rclone.conf" in err
+
+
+def test_remote_with_empty_secret_name():
+    values = lightning_values(source="remote-directory")
+    values["dataSource"]["remote"]["secretName"] = ""
+    assert "dataSource.remote.secretName is required" in render_error(LIGHTNING, values)
+
+
+def test_remote_with_path_and_directory():
+    values = lightning_values(source="remote-tarball")
+    values["dataSource"]["remote"]["directory"] = "s3:bucket/dir"
+    assert "either path (a tarball) or directory, not both" in render_error(LIGHTNING, values)
+
+
+def test_remote_with_neither_path_nor_directory():
+    values = lightning_values(source="remote-tarball")
+    del values["dataSource"]["remote"]["path"]
+    assert "set path (a .tar.gz/.tgz/.tar tarball) or directory" in render_error(LIGHTNING, values)
+
+
+def test_remote_path_must_be_a_tarball():
+    values = lightning_values(source="remote-tarball")
+    values["dataSource"]["remote"]["path"] = "s3:bucket/dump.zip"
+    assert "path" in render_error(LIGHTNING, values)
+
+
+def test_remote_without_storage():
+    values = lightning_values(source="remote-tarball")
+    del values["dataSource"]["remote"]["storage"]
+    assert "dataSource.remote.storage is required" in render_error(LIGHTNING, values)
+
+
+def test_local_without_host_path():
+    values = lightning_values(source="local")
+    del values["dataSource"]["local"]["hostPath"]
+    assert "dataSource.local.hostPath is required" in render_error(LIGHTNING, values)
+
+
+def test_local_without_node_name():
+    values = lightning_values(source="local")
+    del values["dataSource"]["local"]["nodeName"]
+    assert "dataSource.local.nodeName is required" in render_error(LIGHTNING, values)
+
+
+def test_adhoc_without_pvc_name():
+    values = lightning_values(source="adhoc")
+    del values["dataSource"]["adhoc"]["pvcName"]
+    assert "dataSource.adhoc.pvcName is required" in render_error(LIGHTNING, values)
+
+
+def test_local_backend_without_sorted_kv_size():
+    values = lightning_values(backend="local")
+    values["sortedKV"] = {"storageClassName": "fast", "storage": None}  # null deletes the default
+    assert "sortedKV.storage is required for backend local" in render_error(LIGHTNING, values)
+
+
+def test_password_secret_without_key():
+    values = lightning_values(targetTidbCluster={"secretName": "tidb-secret", "secretPwdKey": ""})
+    assert "secretPwdKey" in render_error(LIGHTNING, values)
+
+
+def test_config_that_is_not_toml():
+    assert "config: not valid TOML" in render_error(LIGHTNING, lightning_values(config="[tidb\nhost = 1"))
+
+
+def test_misspelled_value_is_rejected_by_the_schema():
+    values = lightning_values(source="local")
+    values["dataSource"]["local"]["hostpath"] = "/data"
+    assert "hostpath" in render_error(LIGHTNING, values)
+
+
+def test_fail_fast_must_be_a_boolean():
+    assert "failFast" in render_error(LIGHTNING, lightning_values(failFast="yes"))
+
+
+def test_importer_chart_rejects_bad_values():
+    assert "storage" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"storage": "lots"}))
+    assert "clusterName" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"clusterName": ""}))
+    assert "config: not valid TOML" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"config": "= 1"}))
