@@ -6,10 +6,12 @@
 //! the next block and calls again; `eof = true` marks the chunk's last bytes. No parser
 //! does I/O, so one parser serves sync and async callers and can be fuzzed directly.
 
+mod csv;
 mod row;
 mod scan;
 mod sql;
 
+pub use csv::{CsvOptions, CsvParser};
 pub use row::{Field, FieldKind, Row, RowBatch};
 pub use sql::SqlParser;
 

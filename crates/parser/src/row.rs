@@ -147,6 +147,15 @@ impl RowBatch {
         self.fields.truncate(self.row_start as usize);
     }
 
+    /// Removes the last field of the row being built, if any (and its bytes).
+    pub fn pop_field(&mut self) {
+        if self.fields.len() > self.row_start as usize {
+            if let Some(f) = self.fields.pop() {
+                self.buf.truncate(f.start as usize);
+            }
+        }
+    }
+
     /// Number of fields in the row being built.
     pub fn partial_row_len(&self) -> usize {
         self.fields.len() - self.row_start as usize
