@@ -5,15 +5,44 @@
 //! and says how many bytes it consumed. The caller keeps the unconsumed tail, appends
 //! the next block and calls again; `eof = true` marks the chunk's last bytes. No parser
 //! does I/O, so one parser serves sync and async callers and can be fuzzed directly.
+//!
+//! It sits between `source` (which finds files, cuts them into chunks and decompresses
+//! them) and `encode` (which casts fields to the table's column types):
+//!
+//! - [`SqlParser`]: data files of mysqldump, mydumper and Dumpling (`INSERT ... VALUES`).
+//! - [`CsvParser`]: CSV / TSV with the `[mydumper.csv]` options in [`CsvOptions`].
+//! - [`split_statements`]: schema files, split into the statements to run on the target.
+//! - [`escape_sql_string`]: the way back, a value as a SQL string literal.
+//!
+//! ```
+//! use lightning_parser::{ChunkParser, FieldKind, RowBatch, SqlParser};
+//!
+//! let data = b"INSERT INTO `t` (`id`,`name`) VALUES (1,'a\\nb'),(2,NULL);";
+//! let mut parser = SqlParser::new(0);
+//! let mut batch = RowBatch::new();
+//! let consumed = parser.parse(data, true, &mut batch).unwrap();
+//! assert_eq!(consumed, data.len());
+//! assert_eq!(batch.columns.as_deref(), Some(&["id".to_string(), "name".to_string()][..]));
+//! assert_eq!(batch.row(0).field(1).bytes, b"a\nb"); // `\n` unescaped
+//! assert_eq!(batch.row(1).field(1).kind, FieldKind::Null);
+//! ```
+//!
+//! When `parse` consumes nothing and `eof` is false, the input holds no complete row:
+//! the caller grows its block and calls again. Parsers remember how far an incomplete
+//! huge row reached, so re-scanning stays linear in its size.
 
 mod csv;
+mod escape;
 mod row;
 mod scan;
 mod sql;
+mod statements;
 
 pub use csv::{CsvOptions, CsvParser};
+pub use escape::{escape_sql_hex, escape_sql_string};
 pub use row::{Field, FieldKind, Row, RowBatch};
 pub use sql::SqlParser;
+pub use statements::{split_statement_bytes, split_statements};
 
 /// A malformed input: where it is and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,2 @@
+/* never closed
+INSERT INTO t VALUES (1);
