@@ -1,0 +1,118 @@
+//! The storage seam: listing and opening files. Only the local file system is implemented;
+//! object stores (S3, GCS, Azure) will implement the same trait.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::SourceError;
+
+/// A listed file: path relative to the root (`/`-separated) and size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Relative path.
+    pub rel: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Something that can list and open the files of a data source.
+pub trait Storage: Send + Sync {
+    /// Every regular file under the root, recursively, in lexicographic order of path.
+    fn list(&self) -> Result<Vec<Listed>, SourceError>;
+    /// Absolute location of a relative path (for messages and [`crate::SourceFile::path`]).
+    fn locate(&self, rel: &str) -> PathBuf;
+}
+
+/// A directory on the local file system; symlinked files and directories are followed.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    /// Opens `root`, which may also be a `file://` or `local://` URL.
+    pub fn new(root: &str) -> Result<Self, SourceError> {
+        let raw = root
+            .strip_prefix("file://")
+            .or_else(|| root.strip_prefix("local://"))
+            .unwrap_or(root);
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(SourceError::Unsupported(format!(
+                "data source {root:?}: storage '{scheme}' is not implemented yet, only local directories"
+            )));
+        }
+        let root = std::path::absolute(raw).map_err(|e| SourceError::io(raw, e))?;
+        if !root.is_dir() {
+            return Err(SourceError::io(
+                &root,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "data source directory does not exist",
+                ),
+            ));
+        }
+        Ok(LocalStorage { root })
+    }
+
+    fn walk(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        depth: usize,
+        out: &mut Vec<Listed>,
+    ) -> Result<(), SourceError> {
+        // Guards against symlink cycles.
+        if depth > 64 {
+            return Err(SourceError::io(
+                dir,
+                std::io::Error::other("directory nesting too deep (symlink loop?)"),
+            ));
+        }
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| SourceError::io(dir, e))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SourceError::io(dir, e))?;
+        entries.sort();
+        for name in entries {
+            let Some(name_str) = name.to_str() else {
+                tracing::warn!(dir = %dir.display(), name = ?name, "skipping file with a non-UTF-8 name");
+                continue;
+            };
+            let path = dir.join(&name);
+            let rel = if prefix.is_empty() {
+                name_str.to_string()
+            } else {
+                format!("{prefix}/{name_str}")
+            };
+            // `metadata` follows symlinks.
+            let meta = std::fs::metadata(&path).map_err(|e| SourceError::io(&path, e))?;
+            if meta.is_dir() {
+                self.walk(&path, &rel, depth + 1, out)?;
+            } else if meta.is_file() {
+                out.push(Listed {
+                    rel,
+                    size: meta.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Storage for LocalStorage {
+    fn list(&self) -> Result<Vec<Listed>, SourceError> {
+        let mut out = Vec::new();
+        self.walk(&self.root, "", 0, &mut out)?;
+        Ok(out)
+    }
+
+    fn locate(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+/// Opens a local file for reading.
+pub(crate) fn open_file(path: &Path) -> Result<File, SourceError> {
+    File::open(path).map_err(|e| SourceError::io(path, e))
+}
