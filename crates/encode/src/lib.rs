@@ -7,21 +7,37 @@
 //! while a [`KvChecksum`] accumulates what `ADMIN CHECKSUM TABLE` will report.
 //! No I/O and no async: callers feed bytes and reuse buffers.
 //!
+//! Data flow: [`ddl::parse_create_table`] (or TiDB's metadata) → [`TableInfo`] →
+//! [`Encoder::encode_row`] (cast via [`cast`], keys via [`key`], values via
+//! [`rowv2`]) → [`KvPairs`] → [`KvPairs::checksum`].
+//!
 //! Layers, bottom up: [`codec`] (memcomparable and compact datum encodings),
 //! [`decimal`], [`time`], [`json`] (value types), [`key`] (table keys and index
 //! values), [`rowv2`] (row values), [`checksum`].
 
+pub mod autoid;
+pub mod cast;
 pub mod checksum;
 pub mod codec;
+pub mod collate;
+pub mod ddl;
 pub mod decimal;
+pub mod encoder;
 pub mod error;
 pub mod json;
 pub mod key;
+pub mod kvpairs;
 pub mod rowv2;
+pub mod sqlmode;
+pub mod table;
 pub mod time;
 
 pub use checksum::KvChecksum;
 pub use codec::Datum;
 pub use decimal::Decimal;
+pub use encoder::{EncodeOptions, Encoder, MaxIds};
 pub use error::{CodecError, RowError, SchemaError};
 pub use key::Handle;
+pub use kvpairs::{KvPair, KvPairs};
+pub use sqlmode::SqlMode;
+pub use table::TableInfo;
