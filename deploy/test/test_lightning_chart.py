@@ -218,10 +218,12 @@ def test_user_annotation_overrides_chart_annotation_without_duplicate():
     assert job["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "false"
 
 
-def test_fail_fast_false_is_passed_to_the_container():
-    objs = docs(render(LIGHTNING, lightning_values(failFast=False)))
+@pytest.mark.parametrize("value,expected", [(False, "false"), ("false", "false"), ("true", "true")])
+def test_fail_fast_is_passed_to_the_container(value, expected):
+    """`--set-string failFast=true` (as in the TiDB Operator docs) works like the boolean."""
+    objs = docs(render(LIGHTNING, lightning_values(failFast=value)))
     env = {e["name"]: e.get("value") for e in container(one(objs, "Job")["spec"]["template"]["spec"], "tidb-lightning")["env"]}
-    assert env["FAIL_FAST"] == "false"
+    assert env["FAIL_FAST"] == expected
 
 
 def test_password_from_secret_is_an_env_var_passed_as_flag():

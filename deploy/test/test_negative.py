@@ -111,6 +111,7 @@ def test_misspelled_value_is_rejected_by_the_schema():
 
 def test_fail_fast_must_be_a_boolean():
     assert "failFast" in render_error(LIGHTNING, lightning_values(failFast="yes"))
+    assert "failFast" in render_error(LIGHTNING, lightning_values(failFast=1))
 
 
 def test_importer_chart_rejects_bad_values():
