@@ -38,7 +38,7 @@ fn sql_data() -> Vec<u8> {
             first = false;
             out.extend_from_slice(format!("({id},{},'", rng.random_range(1..1_000_000)).as_bytes());
             digits(&mut rng, 10, &mut out);
-            if id % 50 == 0 {
+            if id.is_multiple_of(50) {
                 out.extend_from_slice(b"\\'quoted\\' \\\\ back\\nslash");
             }
             out.extend_from_slice(b"','");
