@@ -24,6 +24,7 @@ pub mod ddl;
 pub mod decimal;
 pub mod encoder;
 pub mod error;
+pub mod explain;
 pub mod json;
 pub mod key;
 pub mod kvpairs;
