@@ -142,3 +142,15 @@ proptest! {
         prop_assert_eq!(ba, all);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// The `kv decode` engine never panics (the fuzz target's property, run in CI).
+    #[test]
+    fn explain_never_panics(data in proptest::collection::vec(any::<u8>(), 0..80), head in 0usize..4) {
+        let mut d = data;
+        match head { 0 => d.insert(0, b't'), 1 => d.insert(0, 0x80), _ => {} }
+        let _ = lightning_encode::explain::explain(&d);
+        let _ = lightning_encode::json::decode_json(&d);
+    }
+}
