@@ -136,11 +136,13 @@ impl CsvParser {
         self.columns.as_deref()
     }
 
-    /// Reads the header record at `buf[p]` into `self.columns`; returns its end.
+    /// Reads the header record at `buf[p]` into `self.columns` (unless columns were
+    /// given), skipping blank lines before it; returns where reading stopped.
     fn header(&mut self, src: &Src<'_>, p: usize) -> Result<Option<usize>, Halt> {
         self.scratch.clear();
         let end = loop_records(&self.syntax, src, p, &mut self.scratch, true)?;
         if let Some(row) = self.scratch.rows().next() {
+            self.read_header = false;
             if self.columns.is_none() {
                 let names = row
                     .fields()
@@ -218,7 +220,6 @@ impl ChunkParser for CsvParser {
         if self.read_header {
             res = self.header(&src, p);
             if let Ok(Some(end)) = res {
-                self.read_header = false;
                 p = end;
             }
         }

@@ -242,3 +242,14 @@ fn incomplete_record_waits_for_more() {
     assert_eq!(p.parse(b"c,\"d\"", true, &mut out).unwrap(), 5);
     assert_eq!(out.len(), 2);
 }
+
+/// Found by fuzzing: a blank line alone in the first block was taken as the header.
+#[test]
+fn header_after_a_blank_line_that_arrives_alone() {
+    let mut p = CsvParser::new(CsvOptions::default(), 0);
+    let mut out = RowBatch::new();
+    assert_eq!(p.parse(b"\n", false, &mut out).unwrap(), 1);
+    assert_eq!(p.parse(b"a,b\n1,2\n", true, &mut out).unwrap(), 8);
+    assert_eq!(out.columns, Some(vec!["a".to_string(), "b".to_string()]));
+    assert_eq!(out.len(), 1);
+}
