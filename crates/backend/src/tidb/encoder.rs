@@ -1,0 +1,227 @@
+//! Rows to multi-row statements, within a byte and row budget (CPU side).
+
+use super::{literal::write_literal, quote_ident, ColumnKind, OnDuplicate, TargetTable};
+use crate::{BackendError, RowEncoder};
+use lightning_parser::RowBatch;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Budgets and dialect of the statements an encoder builds.
+#[derive(Clone, Debug)]
+pub struct SqlEncoderOptions {
+    /// `INSERT`, `REPLACE` or `INSERT IGNORE`.
+    pub on_duplicate: OnDuplicate,
+    /// Close a statement once it holds this many bytes (`logical-import-batch-size`).
+    pub max_bytes: usize,
+    /// Close a statement once it holds this many rows (`logical-import-batch-rows`).
+    pub max_rows: usize,
+    /// The session runs with `NO_BACKSLASH_ESCAPES`.
+    pub no_backslash_escapes: bool,
+}
+
+/// One statement ready to send, with the span of each row's tuple in it.
+#[derive(Debug, Clone)]
+pub struct SqlBatch {
+    /// The whole statement.
+    pub sql: Vec<u8>,
+    /// Length of the head (`INSERT INTO … VALUES `).
+    pub head_len: usize,
+    /// Each row's `( … )` tuple in `sql`, and its end offset in the source file.
+    pub rows: Vec<(Range<usize>, u64)>,
+    /// Source offset where the first row starts (just past the previous row).
+    pub start_offset: u64,
+    /// The source file, for messages.
+    pub file: Arc<str>,
+}
+
+impl SqlBatch {
+    /// Source bytes the rows span.
+    pub fn source_bytes(&self) -> u64 {
+        self.rows.last().map_or(0, |r| r.1.saturating_sub(self.start_offset))
+    }
+
+    /// The statement for row `i` alone.
+    pub fn single_row_statement(&self, i: usize) -> Vec<u8> {
+        let span = self.rows[i].0.clone();
+        let mut s = Vec::with_capacity(self.head_len + span.len());
+        s.extend_from_slice(&self.sql[..self.head_len]);
+        s.extend_from_slice(&self.sql[span]);
+        s
+    }
+}
+
+/// Builds statements for one table from one data file's rows.
+pub struct SqlEncoder {
+    table: Arc<TargetTable>,
+    opts: SqlEncoderOptions,
+    file: Arc<str>,
+    /// The column list the current mapping was built for (`None` = implicit).
+    columns: Option<Option<Vec<String>>>,
+    kinds: Vec<ColumnKind>,
+    head: Vec<u8>,
+    current: Option<SqlBatch>,
+    last_offset: u64,
+}
+
+impl SqlEncoder {
+    /// An encoder for rows of `file` (shown in errors) starting at `start_offset`.
+    pub fn new(table: Arc<TargetTable>, opts: SqlEncoderOptions, file: &str, start_offset: u64) -> Self {
+        SqlEncoder {
+            table,
+            opts,
+            file: file.into(),
+            columns: None,
+            kinds: Vec::new(),
+            head: Vec::new(),
+            current: None,
+            last_offset: start_offset,
+        }
+    }
+
+    fn set_mapping(&mut self, columns: &Option<Vec<String>>, first_row_len: usize, offset: u64) -> Result<(), BackendError> {
+        let idx = match columns {
+            Some(names) => self.table.named_columns(names).map_err(|e| self.encode_err(offset, e.to_string()))?,
+            None => self.table.implicit_columns(first_row_len).map_err(|m| self.encode_err(offset, m))?,
+        };
+        self.kinds = idx.iter().map(|&i| self.table.columns[i].kind).collect();
+        let mut head = String::from(self.opts.on_duplicate.verb());
+        head.push_str(&self.table.qualified_name());
+        head.push_str(" (");
+        for (n, &i) in idx.iter().enumerate() {
+            if n > 0 {
+                head.push(',');
+            }
+            head.push_str(&quote_ident(&self.table.columns[i].name));
+        }
+        head.push_str(") VALUES ");
+        self.head = head.into_bytes();
+        self.columns = Some(columns.clone());
+        Ok(())
+    }
+
+    fn encode_err(&self, end_offset: u64, message: String) -> BackendError {
+        BackendError::Encode { file: self.file.to_string(), end_offset, message }
+    }
+}
+
+impl RowEncoder for SqlEncoder {
+    type Encoded = SqlBatch;
+
+    fn encode(&mut self, batch: &RowBatch, out: &mut Vec<SqlBatch>) -> Result<(), BackendError> {
+        let Some(first) = batch.rows().next() else { return Ok(()) };
+        if self.columns.as_ref() != Some(&batch.columns) {
+            if let Some(done) = self.flush() {
+                out.push(done);
+            }
+            self.set_mapping(&batch.columns, first.len(), first.end_offset())?;
+        }
+        for row in batch.rows() {
+            if row.len() != self.kinds.len() {
+                return Err(self.encode_err(
+                    row.end_offset(),
+                    format!("row has {} values, expected {} for table {}", row.len(), self.kinds.len(), self.table.qualified_name()),
+                ));
+            }
+            let cur = self.current.get_or_insert_with(|| SqlBatch {
+                sql: self.head.clone(),
+                head_len: self.head.len(),
+                rows: Vec::new(),
+                start_offset: self.last_offset,
+                file: self.file.clone(),
+            });
+            if !cur.rows.is_empty() {
+                cur.sql.push(b',');
+            }
+            let start = cur.sql.len();
+            cur.sql.push(b'(');
+            for (i, (field, &kind)) in row.fields().zip(&self.kinds).enumerate() {
+                if i > 0 {
+                    cur.sql.push(b',');
+                }
+                write_literal(&mut cur.sql, field, kind, self.opts.no_backslash_escapes);
+            }
+            cur.sql.push(b')');
+            cur.rows.push((start..cur.sql.len(), row.end_offset()));
+            self.last_offset = row.end_offset();
+            if cur.sql.len() >= self.opts.max_bytes || cur.rows.len() >= self.opts.max_rows {
+                out.extend(self.current.take());
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Option<SqlBatch> {
+        self.current.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tidb::ColumnInfo;
+    use lightning_parser::FieldKind;
+
+    fn table() -> Arc<TargetTable> {
+        let col = |name: &str, kind, generated| ColumnInfo { name: name.into(), kind, generated };
+        Arc::new(TargetTable {
+            db: "db".into(),
+            name: "t".into(),
+            columns: vec![col("id", ColumnKind::Integer, false), col("s", ColumnKind::Text, false), col("g", ColumnKind::Integer, true)],
+            transactional: true,
+        })
+    }
+
+    fn opts(max_rows: usize) -> SqlEncoderOptions {
+        SqlEncoderOptions { on_duplicate: OnDuplicate::Replace, max_bytes: 1 << 20, max_rows, no_backslash_escapes: false }
+    }
+
+    fn rows(n: usize, columns: Option<Vec<String>>) -> RowBatch {
+        let mut b = RowBatch::new();
+        b.columns = columns;
+        for i in 0..n {
+            b.push_field(FieldKind::Number, i.to_string().as_bytes());
+            b.push_field(FieldKind::Text, b"x'y");
+            b.finish_row(10 * (i as u64 + 1));
+        }
+        b
+    }
+
+    #[test]
+    fn statements_respect_the_row_budget_and_keep_row_spans() {
+        let mut enc = SqlEncoder::new(table(), opts(2), "f.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&rows(3, None), &mut out).unwrap();
+        out.extend(enc.flush());
+        assert_eq!(out.len(), 2);
+        assert_eq!(String::from_utf8_lossy(&out[0].sql), "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (0,'x\\'y'),(1,'x\\'y')");
+        assert_eq!(out[0].source_bytes(), 20);
+        assert_eq!((out[1].start_offset, out[1].source_bytes()), (20, 10));
+        assert_eq!(String::from_utf8_lossy(&out[0].single_row_statement(1)), "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (1,'x\\'y')");
+    }
+
+    #[test]
+    fn a_new_column_list_starts_a_new_statement() {
+        let mut enc = SqlEncoder::new(table(), opts(100), "f.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&rows(1, None), &mut out).unwrap();
+        enc.encode(&rows(1, Some(vec!["S".into(), "ID".into()])), &mut out).unwrap();
+        out.extend(enc.flush());
+        assert_eq!(out.len(), 2);
+        assert!(String::from_utf8_lossy(&out[1].sql).starts_with("REPLACE INTO `db`.`t` (`s`,`id`) VALUES (0,'x\\'y')"));
+    }
+
+    #[test]
+    fn wrong_field_counts_and_unknown_columns_name_the_file_and_offset() {
+        let mut enc = SqlEncoder::new(table(), opts(100), "a.sql", 0);
+        let mut b = rows(1, None);
+        b.push_field(FieldKind::Number, b"1");
+        b.finish_row(99);
+        let err = enc.encode(&b, &mut Vec::new()).unwrap_err().to_string();
+        assert_eq!(err, "a.sql: row ending at byte 99: row has 1 values, expected 2 for table `db`.`t`");
+        let err = SqlEncoder::new(table(), opts(1), "b.sql", 0)
+            .encode(&rows(1, Some(vec!["nope".into(), "id".into()])), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("b.sql: row ending at byte 10: table `db`.`t` has no column `nope`"), "{err}");
+    }
+}

@@ -1,0 +1,156 @@
+//! Writing parsed fields back as SQL literals the server reads to the same value.
+
+use super::ColumnKind;
+use lightning_parser::{Field, FieldKind};
+
+/// Appends `field` as a literal for a column of `kind`.
+///
+/// `no_backslash_escapes` must be true when the session's sql_mode has
+/// `NO_BACKSLASH_ESCAPES`, where only a doubled quote escapes inside strings.
+pub fn write_literal(out: &mut Vec<u8>, field: Field<'_>, kind: ColumnKind, no_backslash_escapes: bool) {
+    match field.kind {
+        FieldKind::Null => out.extend_from_slice(b"NULL"),
+        FieldKind::Number if is_number(field.bytes) => out.extend_from_slice(field.bytes),
+        FieldKind::Binary => write_hex(out, field.bytes),
+        FieldKind::Text if kind.is_numeric() && is_number(field.bytes) => out.extend_from_slice(field.bytes),
+        FieldKind::Text | FieldKind::Number => {
+            if kind == ColumnKind::Binary || kind == ColumnKind::Bit {
+                out.extend_from_slice(b"_binary");
+            }
+            write_text_literal(out, field.bytes, no_backslash_escapes)
+        }
+    }
+}
+
+/// Appends `bytes` as a single-quoted string literal.
+pub fn write_text_literal(out: &mut Vec<u8>, bytes: &[u8], no_backslash_escapes: bool) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'\'');
+    if no_backslash_escapes {
+        let mut rest = bytes;
+        while let Some(i) = memchr_quote(rest) {
+            out.extend_from_slice(&rest[..=i]);
+            out.push(b'\'');
+            rest = &rest[i + 1..];
+        }
+        out.extend_from_slice(rest);
+    } else {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc: &[u8] = match b {
+                0 => b"\\0",
+                b'\'' => b"\\'",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                0x1a => b"\\Z",
+                _ => continue,
+            };
+            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(esc);
+            start = i + 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+    }
+    out.push(b'\'');
+}
+
+fn memchr_quote(s: &[u8]) -> Option<usize> {
+    s.iter().position(|&b| b == b'\'')
+}
+
+fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    if bytes.is_empty() {
+        // `0x` alone is not a literal; the empty binary string is.
+        out.extend_from_slice(b"_binary''");
+        return;
+    }
+    out.reserve(2 + bytes.len() * 2);
+    out.extend_from_slice(b"0x");
+    for &b in bytes {
+        out.push(HEX[(b >> 4) as usize]);
+        out.push(HEX[(b & 15) as usize]);
+    }
+}
+
+/// True for a plain decimal number literal: `[+-]digits[.digits][e[+-]digits]`, with at
+/// least one digit before or after the point. Anything else is sent quoted.
+pub(crate) fn is_number(s: &[u8]) -> bool {
+    let mut i = 0;
+    if matches!(s.first(), Some(b'+' | b'-')) {
+        i = 1;
+    }
+    let int_start = i;
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - frac_start;
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(kind: FieldKind, bytes: &[u8], col: ColumnKind) -> String {
+        let mut out = Vec::new();
+        write_literal(&mut out, Field { kind, bytes }, col, false);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn every_special_byte_is_escaped() {
+        assert_eq!(lit(FieldKind::Text, b"a'b\\c\nd\re\0f\x1ag\"", ColumnKind::Text), "'a\\'b\\\\c\\nd\\re\\0f\\Zg\"'");
+        let mut out = Vec::new();
+        write_text_literal(&mut out, b"it's \\", true);
+        assert_eq!(out, b"'it''s \\'");
+    }
+
+    #[test]
+    fn numbers_stay_bare_only_when_they_are_numbers() {
+        assert_eq!(lit(FieldKind::Number, b"-1.5e3", ColumnKind::Integer), "-1.5e3");
+        assert_eq!(lit(FieldKind::Text, b"42", ColumnKind::Integer), "42");
+        assert_eq!(lit(FieldKind::Text, b"42", ColumnKind::Text), "'42'");
+        assert_eq!(lit(FieldKind::Text, b"1; DROP", ColumnKind::Integer), "'1; DROP'");
+        assert_eq!(lit(FieldKind::Number, b"1)--", ColumnKind::Integer), "'1)--'");
+        for bad in [&b""[..], b"-", b".", b"1e", b"1e+", b"--1", b"1.2.3", b"0x10"] {
+            assert!(!is_number(bad), "{bad:?}");
+        }
+        for good in [&b"0"[..], b"+1", b".5", b"5.", b"1E-7", b"-0.0e+10"] {
+            assert!(is_number(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn binary_values_are_hex_or_binary_strings() {
+        assert_eq!(lit(FieldKind::Binary, &[0, 0xff, 0x1a], ColumnKind::Binary), "0x00FF1A");
+        assert_eq!(lit(FieldKind::Binary, b"", ColumnKind::Binary), "_binary''");
+        assert_eq!(lit(FieldKind::Text, &[0xff, b'\''], ColumnKind::Binary), "_binary'\u{fffd}\\''");
+        assert_eq!(lit(FieldKind::Null, b"", ColumnKind::Binary), "NULL");
+    }
+}

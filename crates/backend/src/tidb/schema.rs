@@ -1,0 +1,146 @@
+//! What the encoder needs to know about a target table, read from the server.
+
+use crate::BackendError;
+
+/// How a column's values are written as literals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Integer types (and YEAR): numbers may stay unquoted.
+    Integer,
+    /// DECIMAL, FLOAT, DOUBLE: numbers may stay unquoted.
+    Numeric,
+    /// BIT(n): text is taken as raw bytes (`_binary'…'`), as `SELECT … INTO OUTFILE` writes it.
+    Bit,
+    /// BINARY, VARBINARY, BLOB and spatial types: text is raw bytes (`_binary'…'`).
+    Binary,
+    /// Everything else (strings, dates, times, ENUM, SET, JSON): quoted text.
+    Text,
+}
+
+impl ColumnKind {
+    /// Maps information_schema's `DATA_TYPE` to a kind.
+    pub fn from_data_type(t: &str) -> ColumnKind {
+        match t.to_ascii_lowercase().as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => ColumnKind::Integer,
+            "decimal" | "numeric" | "float" | "double" | "real" => ColumnKind::Numeric,
+            "bit" => ColumnKind::Bit,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "geometry" | "point"
+            | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
+            | "geometrycollection" | "geomcollection" => ColumnKind::Binary,
+            _ => ColumnKind::Text,
+        }
+    }
+
+    /// True when a bare number is a valid literal for the column.
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColumnKind::Integer | ColumnKind::Numeric)
+    }
+}
+
+/// One column of a target table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// The column name as the server spells it.
+    pub name: String,
+    /// How its literals are written.
+    pub kind: ColumnKind,
+    /// Generated (virtual or stored) columns take no value from the data.
+    pub generated: bool,
+}
+
+/// A table rows are written into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetTable {
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub name: String,
+    /// Columns in table order.
+    pub columns: Vec<ColumnInfo>,
+    /// False for storage engines without statement atomicity (MyISAM, ...), where a
+    /// refused multi-row statement may have written some rows: no row-by-row replay.
+    pub transactional: bool,
+}
+
+impl TargetTable {
+    /// `` `db`.`table` ``.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", super::quote_ident(&self.db), super::quote_ident(&self.name))
+    }
+
+    /// Index of the column named `name` (case-insensitively, as MySQL compares them).
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The columns a row without a column list fills: all of them when the row has a
+    /// value for each, else the non-generated ones (dumps leave generated columns out).
+    pub fn implicit_columns(&self, fields: usize) -> Result<Vec<usize>, String> {
+        if fields == self.columns.len() && !self.columns.iter().any(|c| c.generated) {
+            return Ok((0..fields).collect());
+        }
+        let stored: Vec<usize> = (0..self.columns.len()).filter(|&i| !self.columns[i].generated).collect();
+        if fields == stored.len() {
+            return Ok(stored);
+        }
+        Err(format!(
+            "row has {fields} values but table {} has {} columns ({} not generated)",
+            self.qualified_name(),
+            self.columns.len(),
+            stored.len()
+        ))
+    }
+
+    /// Builds the column mapping for an explicit column list.
+    pub fn named_columns(&self, names: &[String]) -> Result<Vec<usize>, BackendError> {
+        names
+            .iter()
+            .map(|n| {
+                self.column_index(n)
+                    .ok_or_else(|| BackendError::Schema(format!("table {} has no column `{n}`", self.qualified_name())))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(gen: &[bool]) -> TargetTable {
+        TargetTable {
+            db: "d".into(),
+            name: "t".into(),
+            columns: gen
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| ColumnInfo { name: format!("c{i}"), kind: ColumnKind::Text, generated: g })
+                .collect(),
+            transactional: true,
+        }
+    }
+
+    #[test]
+    fn implicit_columns_skip_generated_ones() {
+        assert_eq!(table(&[false, false]).implicit_columns(2).unwrap(), vec![0, 1]);
+        assert_eq!(table(&[false, true, false]).implicit_columns(2).unwrap(), vec![0, 2]);
+        let err = table(&[false, true]).implicit_columns(3).unwrap_err();
+        assert!(err.contains("row has 3 values but table `d`.`t` has 2 columns"), "{err}");
+    }
+
+    #[test]
+    fn named_columns_match_case_insensitively() {
+        let t = table(&[false, false]);
+        assert_eq!(t.named_columns(&["C1".into(), "c0".into()]).unwrap(), vec![1, 0]);
+        assert!(t.named_columns(&["nope".into()]).unwrap_err().to_string().contains("no column `nope`"));
+    }
+
+    #[test]
+    fn data_types_map_to_literal_kinds() {
+        assert_eq!(ColumnKind::from_data_type("BIGINT"), ColumnKind::Integer);
+        assert_eq!(ColumnKind::from_data_type("decimal"), ColumnKind::Numeric);
+        assert_eq!(ColumnKind::from_data_type("longblob"), ColumnKind::Binary);
+        assert_eq!(ColumnKind::from_data_type("bit"), ColumnKind::Bit);
+        assert_eq!(ColumnKind::from_data_type("datetime"), ColumnKind::Text);
+    }
+}

@@ -1,0 +1,200 @@
+//! The target server: connections, session setup, schema queries.
+
+use super::{writer::SqlWriter, ColumnInfo, ColumnKind, TargetTable};
+use crate::BackendError;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How to reach and set up sessions on the target (`[tidb]` and `[security]`).
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// Host name or address.
+    pub host: String,
+    /// MySQL-protocol port.
+    pub port: u16,
+    /// User name.
+    pub user: String,
+    /// Password (never logged).
+    pub password: String,
+    /// Session `sql_mode`; `None` keeps the server's.
+    pub sql_mode: Option<String>,
+    /// `[tidb] tls`: "" or "false" (plain), "preferred"/"skip-verify" (TLS without
+    /// verification), "cluster" (verify with `[security]` files).
+    pub tls: String,
+    /// CA certificate for `tls = "cluster"`.
+    pub ca_path: Option<PathBuf>,
+    /// Client certificate and key for `tls = "cluster"` (PEM).
+    pub cert_path: Option<PathBuf>,
+    /// Client key for `tls = "cluster"` (PEM).
+    pub key_path: Option<PathBuf>,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Extra `SET SESSION` assignments run on every new connection.
+    pub session_vars: Vec<(String, String)>,
+}
+
+/// A connected target server.
+#[derive(Clone)]
+pub struct TidbTarget {
+    pool: Pool,
+    version: Arc<str>,
+    no_backslash_escapes: bool,
+}
+
+impl TidbTarget {
+    /// Opens a connection pool and checks the server answers.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self, BackendError> {
+        let mut init = vec!["SET NAMES utf8mb4".to_string(), "SET SESSION foreign_key_checks = 0".to_string()];
+        if let Some(mode) = &opts.sql_mode {
+            init.push(format!("SET SESSION sql_mode = '{}'", mode.replace('\'', "''")));
+        }
+        for (k, v) in &opts.session_vars {
+            init.push(format!("SET SESSION {k} = {v}"));
+        }
+        let max = opts.max_connections.max(2);
+        let constraints = PoolConstraints::new(1, max).ok_or_else(|| BackendError::Schema("bad pool size".into()))?;
+        let builder = OptsBuilder::default()
+            .ip_or_hostname(opts.host.clone())
+            .tcp_port(opts.port)
+            .user(Some(opts.user.clone()))
+            .pass((!opts.password.is_empty()).then(|| opts.password.clone()))
+            .prefer_socket(false)
+            .init(init)
+            .pool_opts(PoolOpts::default().with_constraints(constraints))
+            .ssl_opts(ssl_opts(opts)?);
+        let pool = Pool::new(builder);
+        let target = format!("{}:{}", opts.host, opts.port);
+        let mut conn = pool.get_conn().await.map_err(|e| BackendError::from_mysql(format!("connecting to {target}"), e))?;
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(|e| BackendError::from_mysql("reading the server version", e))?;
+        let mode: Option<String> = conn
+            .query_first("SELECT @@SESSION.sql_mode")
+            .await
+            .map_err(|e| BackendError::from_mysql("reading sql_mode", e))?;
+        let no_backslash_escapes = mode.unwrap_or_default().to_ascii_uppercase().contains("NO_BACKSLASH_ESCAPES");
+        Ok(TidbTarget { pool, version: version.unwrap_or_default().into(), no_backslash_escapes })
+    }
+
+    /// The server's `VERSION()`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// True when sessions run with `NO_BACKSLASH_ESCAPES` (literals must be written so).
+    pub fn no_backslash_escapes(&self) -> bool {
+        self.no_backslash_escapes
+    }
+
+    /// A connection from the pool.
+    pub async fn conn(&self) -> Result<Conn, BackendError> {
+        self.pool.get_conn().await.map_err(|e| BackendError::from_mysql("getting a connection", e))
+    }
+
+    /// Runs statements in order on one connection, after `USE db` when `db` is given.
+    pub async fn exec(&self, db: Option<&str>, statements: &[String]) -> Result<(), BackendError> {
+        let mut conn = self.conn().await?;
+        if let Some(db) = db {
+            conn.query_drop(format!("USE {}", super::quote_ident(db)))
+                .await
+                .map_err(|e| BackendError::from_mysql(format!("USE {db}"), e))?;
+        }
+        for s in statements {
+            conn.query_drop(s.as_str()).await.map_err(|e| BackendError::from_mysql(shorten(s), e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a table's columns and storage engine; an error if it does not exist.
+    pub async fn load_table(&self, db: &str, name: &str) -> Result<TargetTable, BackendError> {
+        let mut conn = self.conn().await?;
+        let ctx = || format!("reading columns of `{db}`.`{name}`");
+        let rows: Vec<(String, String, String)> = conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (db, name),
+            )
+            .await
+            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        if rows.is_empty() {
+            return Err(BackendError::Schema(format!("table `{db}`.`{name}` does not exist on the target")));
+        }
+        let engine: Option<Option<String>> = conn
+            .exec_first(
+                "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (db, name),
+            )
+            .await
+            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        let engine = engine.flatten().unwrap_or_default().to_ascii_lowercase();
+        let columns = rows
+            .into_iter()
+            .map(|(name, data_type, extra)| ColumnInfo {
+                name,
+                kind: ColumnKind::from_data_type(&data_type),
+                generated: extra.to_ascii_uppercase().contains("GENERATED"),
+            })
+            .collect();
+        Ok(TargetTable {
+            db: db.into(),
+            name: name.into(),
+            columns,
+            transactional: matches!(engine.as_str(), "innodb" | "" | "rocksdb" | "tokudb" | "ndbcluster" | "aria"),
+        })
+    }
+
+    /// True when the table holds no row.
+    pub async fn is_empty(&self, table: &TargetTable) -> Result<bool, BackendError> {
+        let mut conn = self.conn().await?;
+        let row: Option<u8> = conn
+            .query_first(format!("SELECT 1 FROM {} LIMIT 1", table.qualified_name()))
+            .await
+            .map_err(|e| BackendError::from_mysql(format!("checking {} is empty", table.qualified_name()), e))?;
+        Ok(row.is_none())
+    }
+
+    /// A writer with its own connection, for one table.
+    pub async fn writer(&self, table: Arc<TargetTable>) -> Result<SqlWriter, BackendError> {
+        Ok(SqlWriter::new(self.conn().await?, table))
+    }
+
+    /// Closes every connection; waits until writers have returned theirs (drop them first).
+    pub async fn close(self) -> Result<(), BackendError> {
+        self.pool.disconnect().await.map_err(|e| BackendError::from_mysql("closing connections", e))
+    }
+}
+
+fn ssl_opts(opts: &ConnectOptions) -> Result<Option<SslOpts>, BackendError> {
+    match opts.tls.to_ascii_lowercase().as_str() {
+        "" | "false" => Ok(None),
+        "preferred" | "skip-verify" => {
+            Ok(Some(SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)))
+        }
+        "cluster" => {
+            let mut ssl = SslOpts::default();
+            if let Some(ca) = &opts.ca_path {
+                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+            }
+            if let (Some(cert), Some(key)) = (&opts.cert_path, &opts.key_path) {
+                ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(cert.clone().into(), key.clone().into())));
+            }
+            Ok(Some(ssl))
+        }
+        other => Err(BackendError::Schema(format!(
+            "[tidb] tls = \"{other}\" is not supported: use \"false\", \"preferred\", \"skip-verify\" or \"cluster\""
+        ))),
+    }
+}
+
+pub(crate) fn shorten(sql: &str) -> String {
+    let s: String = sql.chars().take(120).collect();
+    if s.len() < sql.len() {
+        format!("{s}…")
+    } else {
+        s
+    }
+}

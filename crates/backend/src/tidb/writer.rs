@@ -1,0 +1,94 @@
+//! Sending statements: retries for what the server says is retryable, row-by-row
+//! replay to isolate the rows it refuses (I/O side).
+
+use super::{SqlBatch, TargetTable};
+use crate::error::{is_retryable_code, is_row_error_code};
+use crate::{BackendError, RejectedRow, RowWriter, WriteReport};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use std::sync::Arc;
+use std::time::Duration;
+
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Writes statements for one table over one connection.
+pub struct SqlWriter {
+    conn: Conn,
+    table: Arc<TargetTable>,
+}
+
+enum Outcome {
+    Done,
+    RowError { code: u16, message: String },
+}
+
+impl SqlWriter {
+    pub(crate) fn new(conn: Conn, table: Arc<TargetTable>) -> Self {
+        SqlWriter { conn, table }
+    }
+
+    /// Sends one statement, retrying with backoff while the server says it did nothing.
+    async fn send(&mut self, sql: &[u8]) -> Result<Outcome, BackendError> {
+        let mut attempt = 0;
+        loop {
+            match self.conn.query_drop(sql).await {
+                Ok(()) => return Ok(Outcome::Done),
+                Err(mysql_async::Error::Server(e)) if is_retryable_code(e.code) && attempt + 1 < MAX_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::warn!(table = %self.table.qualified_name(), code = e.code, attempt, "retrying statement");
+                    tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                }
+                Err(mysql_async::Error::Server(e)) if is_row_error_code(e.code) => {
+                    return Ok(Outcome::RowError { code: e.code, message: e.message })
+                }
+                Err(e) => {
+                    return Err(BackendError::from_mysql(format!("writing rows into {}", self.table.qualified_name()), e))
+                }
+            }
+        }
+    }
+}
+
+impl RowWriter for SqlWriter {
+    type Encoded = SqlBatch;
+
+    async fn write(&mut self, batch: SqlBatch) -> Result<WriteReport, BackendError> {
+        let mut report = WriteReport { rows: 0, bytes: batch.source_bytes(), rejected: Vec::new() };
+        match self.send(&batch.sql).await? {
+            Outcome::Done => report.rows = batch.rows.len() as u64,
+            Outcome::RowError { code, message } if batch.rows.len() == 1 => report.rejected.push(RejectedRow {
+                file: batch.file.to_string(),
+                end_offset: batch.rows[0].1,
+                code,
+                message,
+            }),
+            Outcome::RowError { code, message } => {
+                if !self.table.transactional {
+                    return Err(BackendError::Server {
+                        context: format!(
+                            "writing rows of {} into non-transactional table {} (some rows of the statement may be written, so they are not replayed one by one)",
+                            batch.file,
+                            self.table.qualified_name()
+                        ),
+                        code,
+                        state: String::new(),
+                        message,
+                    });
+                }
+                // The statement was rolled back as a whole: find the rows at fault.
+                for i in 0..batch.rows.len() {
+                    match self.send(&batch.single_row_statement(i)).await? {
+                        Outcome::Done => report.rows += 1,
+                        Outcome::RowError { code, message } => report.rejected.push(RejectedRow {
+                            file: batch.file.to_string(),
+                            end_offset: batch.rows[i].1,
+                            code,
+                            message,
+                        }),
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}
