@@ -1,73 +1,66 @@
-//! Row ids and AUTO_RANDOM handles.
+//! Row ids and AUTO_RANDOM handles, derived the way Lightning derives them.
 //!
-//! An AUTO_RANDOM handle is `shard << (range_bits - 1 - shard_bits) | increment`
-//! (sign bit kept clear); the shard is the low bits of MurmurHash3-32 of the
-//! memcomparable encoding of a per-session seed, as TiDB derives it.
+//! Lightning (`pkg/lightning/backend/kv/base.go`, `NewBaseKVEncoder`) builds an
+//! "auto id function" from the session's `AutoRandomSeed`:
+//! - AUTO_RANDOM column: one shard for the whole encoder, the first `Int63` of
+//!   Go's `rand.New(rand.NewSource(seed))`, placed by the column's shard format
+//!   (`pkg/meta/autoid` `ShardIDFormat.Compose`) above the row id;
+//! - otherwise, `SHARD_ROW_ID_BITS = n > 0`: for each `_tidb_rowid` the source is
+//!   re-seeded with the row id itself and the low `n` bits of its first `Uint32`
+//!   go to bits `62-n+1 ..= 62` (sign bit kept clear).
 
-use crate::codec::number::encode_int;
+use crate::gorand::{first_uint32, GoRand};
 
-/// MurmurHash3 x86 32-bit with seed 0.
-pub fn murmur3_32(data: &[u8]) -> u32 {
-    const C1: u32 = 0xcc9e_2d51;
-    const C2: u32 = 0x1b87_3593;
-    let mut h: u32 = 0;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-        h ^= k;
-        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
-    }
-    let tail = chunks.remainder();
-    let mut k: u32 = 0;
-    for (i, &b) in tail.iter().enumerate() {
-        k |= u32::from(b) << (8 * i);
-    }
-    if !tail.is_empty() {
-        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-        h ^= k;
-    }
-    h ^= data.len() as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    h
-}
-
-/// The shard value TiDB derives from a seed (e.g. a transaction start ts).
-pub fn shard_from_seed(seed: i64) -> u64 {
-    let mut b = Vec::with_capacity(8);
-    encode_int(&mut b, seed);
-    u64::from(murmur3_32(&b))
-}
-
-/// Layout of an AUTO_RANDOM column.
+/// Layout of an AUTO_RANDOM column: `[sign bit] [shard bits] [increment bits]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardFormat {
     /// Shard bits.
     pub shard_bits: u8,
-    /// Total range bits (64 by default, sign bit included).
-    pub range_bits: u8,
+    /// Bits below the shard (the increment).
+    pub inc_bits: u8,
 }
 
 impl ShardFormat {
-    /// Bits left for the increment.
-    pub fn inc_bits(&self) -> u8 {
-        self.range_bits.saturating_sub(1 + self.shard_bits)
+    /// The format of an AUTO_RANDOM(`shard_bits`, `range_bits`) column; an unsigned
+    /// column has no sign bit, so its increment gets one more bit.
+    pub fn new(shard_bits: u8, range_bits: u8, unsigned: bool) -> ShardFormat {
+        let range = if range_bits == 0 { 64 } else { range_bits };
+        let inc = range
+            .saturating_sub(shard_bits)
+            .saturating_sub(u8::from(!unsigned));
+        ShardFormat {
+            shard_bits,
+            inc_bits: inc.min(63),
+        }
     }
 
     /// Mask of the increment part.
     pub fn inc_mask(&self) -> u64 {
-        (1u64 << self.inc_bits()) - 1
+        (1u64 << self.inc_bits) - 1
     }
 
     /// Combines a shard and an increment into a handle.
     pub fn compose(&self, shard: u64, inc: i64) -> i64 {
-        let shard = shard & ((1u64 << self.shard_bits) - 1);
-        ((shard << self.inc_bits()) | (inc as u64 & self.inc_mask())) as i64
+        let shard = shard & ((1u64 << self.shard_bits.min(63)) - 1);
+        ((shard << self.inc_bits) | (inc as u64 & self.inc_mask())) as i64
     }
+}
+
+/// The AUTO_RANDOM shard Lightning uses for a whole encoder with this seed.
+pub fn auto_random_shard(seed: i64) -> u64 {
+    GoRand::new(seed).int63() as u64
+}
+
+/// The `_tidb_rowid` handle Lightning writes for position-derived `row_id` of a
+/// table with `SHARD_ROW_ID_BITS = bits` (identity when `bits` is 0).
+pub fn shard_row_id(row_id: i64, bits: u8) -> i64 {
+    if bits == 0 {
+        return row_id;
+    }
+    let bits = bits.min(15);
+    let mask = (1i64 << bits) - 1;
+    let shift = 64 - u32::from(bits) - 1;
+    ((i64::from(first_uint32(row_id)) & mask) << shift) | row_id
 }
 
 #[cfg(test)]
@@ -75,8 +68,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn murmur3_known_values() {
-        assert_eq!(murmur3_32(b""), 0);
-        assert_eq!(murmur3_32(b"hello"), 0x248b_fa47);
+    fn lightning_auto_random_seed_456() {
+        // sql2kv_test TestDefaultAutoRandoms: bigint unsigned AUTO_RANDOM(5), seed 456,
+        // row 70 -> handle 0x7000000000000046.
+        let f = ShardFormat::new(5, 64, true);
+        assert_eq!(f.inc_bits, 59);
+        assert_eq!(f.compose(auto_random_shard(456), 70), 0x7000_0000_0000_0046);
+    }
+
+    #[test]
+    fn signed_format_keeps_sign_bit() {
+        let f = ShardFormat::new(5, 64, false);
+        assert_eq!(f.inc_bits, 58);
+        assert!(f.compose(u64::MAX, i64::MAX) > 0);
+        assert_eq!(ShardFormat::new(3, 32, false).inc_bits, 28);
+    }
+
+    #[test]
+    fn shard_row_id_keeps_low_bits_and_sign() {
+        assert_eq!(shard_row_id(7, 0), 7);
+        for id in [1i64, 2, 1000, 1 << 40] {
+            let h = shard_row_id(id, 4);
+            assert!(h > 0);
+            assert_eq!(h & ((1 << 59) - 1), id);
+            assert_eq!(h >> 59, i64::from(GoRand::new(id).uint32() & 15));
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! assert_eq!(out.len(), 2); // record + index k
 //! ```
 
-use crate::autoid::{shard_from_seed, ShardFormat};
+use crate::autoid::{auto_random_shard, shard_row_id, ShardFormat};
 use crate::cast::{cast_value, char_boundary, CastContext};
 use crate::codec::datum::encode_key_datum;
 use crate::codec::Datum;
@@ -35,7 +35,7 @@ pub struct EncodeOptions {
     pub tz_offset_secs: i32,
     /// Unix seconds used for `CURRENT_TIMESTAMP` defaults.
     pub timestamp: i64,
-    /// Seed of the AUTO_RANDOM shard.
+    /// Lightning's `AutoRandomSeed`: seeds Go's `math/rand` for the AUTO_RANDOM shard.
     pub auto_random_seed: i64,
 }
 
@@ -112,11 +112,8 @@ impl<'t> Encoder<'t> {
             c.auto_random.map(|(s, r)| {
                 (
                     c.offset,
-                    ShardFormat {
-                        shard_bits: s,
-                        range_bits: r,
-                    },
-                    shard_from_seed(opts.auto_random_seed),
+                    ShardFormat::new(s, r, c.ft.unsigned),
+                    auto_random_shard(opts.auto_random_seed),
                 )
             })
         });
@@ -340,8 +337,9 @@ impl<'t> Encoder<'t> {
         let int_handle = match &table.handle {
             HandleKind::IntPk { offset } => Some(datum_as_i64(&self.row[*offset])),
             HandleKind::RowId => {
+                // The allocator is rebased on the plain id; the key carries the shard.
                 self.max_ids.row_id = self.max_ids.row_id.max(row_id);
-                Some(row_id)
+                Some(shard_row_id(row_id, table.shard_row_id_bits))
             }
             HandleKind::Clustered { index } => {
                 let ix = &table.indices[*index];

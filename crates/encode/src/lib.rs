@@ -25,6 +25,7 @@ pub mod decimal;
 pub mod encoder;
 pub mod error;
 pub mod explain;
+pub mod gorand;
 pub mod json;
 pub mod key;
 pub mod kvpairs;

@@ -1,6 +1,5 @@
 //! Whole-row encoding against Lightning's own sql2kv test facts, plus round trips.
 
-use lightning_encode::autoid::{shard_from_seed, ShardFormat};
 use lightning_encode::ddl::parse_create_table;
 use lightning_encode::key::{decode_key, DecodedHandle, DecodedKey};
 use lightning_encode::rowv2::RowV2;
@@ -49,17 +48,11 @@ fn double_auto_increment_unique_index() {
 }
 
 #[test]
-fn auto_random_handle_layout() {
-    // br sql2kv_test TestDefaultAutoRandoms: shard 0b11100 over AUTO_RANDOM(5), increments 70, 71.
-    // KNOWN GAP: upstream derives the shard 28 from AutoRandomSeed=456 through Go's math/rand;
-    // our murmur3-based `shard_from_seed` does not reproduce it, so the shard is checked via
-    // `ShardFormat::compose` and the encoder is only checked for layout.
-    let fmt = ShardFormat {
-        shard_bits: 5,
-        range_bits: 64,
-    };
-    assert_eq!(fmt.compose(28, 70), 8070450532247928902);
-    assert_eq!(fmt.compose(28, 71), 8070450532247928903);
+fn auto_random_handle_from_seed() {
+    // br sql2kv_test TestDefaultAutoRandoms: bigint unsigned AUTO_RANDOM(5), AutoRandomSeed=456,
+    // row ids 70 and 71 -> record keys ...5f72f000000000000046 / ...47 (conformance vectors
+    // rowkey-t1-autorandom-shard28-70/71). Go's rand.NewSource(456).Int63() & 31 = 14, and an
+    // unsigned column has 59 increment bits, so the handle is 14 << 59 | id = 0x70000000000000xx.
     let t = parse_create_table(
         "create table t (id bigint unsigned NOT NULL auto_random primary key clustered, a varchar(255))",
         1,
@@ -75,21 +68,29 @@ fn auto_random_handle_layout() {
     .unwrap();
     e.set_columns(Some(&["a".to_string()])).unwrap();
     let mut out = KvPairs::new();
-    e.encode_row(&[text("x")], 70, &mut out).unwrap();
+    e.encode_row(&[text("")], 70, &mut out).unwrap();
     e.encode_row(&[text("y")], 71, &mut out).unwrap();
-    let shard = shard_from_seed(456) & 0x1f;
-    let keys: Vec<String> = out.iter().map(|p| hex(p.key)).collect();
-    let want = |inc: i64| {
-        let mut k = Vec::new();
-        lightning_encode::key::append_record_key(
-            &mut k,
-            1,
-            lightning_encode::Handle::Int(fmt.compose(shard, inc)),
-        );
-        hex(&k)
-    };
-    assert_eq!(keys, [want(70), want(71)]);
+    let kvs: Vec<_> = out.iter().collect();
+    assert_eq!(hex(kvs[0].key), "7480000000000000015f72f000000000000046");
+    assert_eq!(hex(kvs[1].key), "7480000000000000015f72f000000000000047");
+    // Same test: the row value is the empty string in column 2.
+    assert_eq!(hex(kvs[0].value), "800001000000020000");
     assert_eq!(e.max_ids.auto_random, 71);
+}
+
+#[test]
+fn shard_row_id_bits_handle() {
+    let t = parse_create_table("create table t (a int) SHARD_ROW_ID_BITS = 4", 1).unwrap();
+    assert_eq!(t.shard_row_id_bits, 4);
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[num("5")], 1000, &mut out).unwrap();
+    let want = lightning_encode::autoid::shard_row_id(1000, 4);
+    assert_ne!(want, 1000);
+    let mut k = Vec::new();
+    lightning_encode::key::append_record_key(&mut k, 1, lightning_encode::Handle::Int(want));
+    assert_eq!(out.iter().next().unwrap().key, &k[..]);
+    assert_eq!(e.max_ids.row_id, 1000);
 }
 
 #[test]
