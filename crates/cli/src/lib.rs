@@ -1,1 +1,56 @@
-//! Shared helpers of the binaries.
+//! Shared helpers of the binaries (`tidb-lightning`, `tidb-lightning-ctl`): logging
+//! set-up from `[lightning] level` / `file`.
+
+use anyhow::Context;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// Where logs go: `-` is stdout, empty is a timestamped file in the temp dir (as
+/// upstream), anything else a file path. Returns the file used, if any.
+pub fn init_logging(level: &str, file: &str) -> anyhow::Result<Option<PathBuf>> {
+    let filter = EnvFilter::try_new(level_directive(level)).with_context(|| format!("bad log level {level:?}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_target(false);
+    if file == "-" {
+        builder.with_writer(std::io::stdout).init();
+        return Ok(None);
+    }
+    let path = if file.is_empty() {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        std::env::temp_dir().join(format!("lightning.log.{secs}"))
+    } else {
+        PathBuf::from(file)
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating log folder {}", dir.display()))?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening log file {}", path.display()))?;
+    builder.with_writer(std::sync::Mutex::new(f)).init();
+    Ok(Some(path))
+}
+
+/// Lightning's level names (`info`, `warn`, `warning`, `error`, `debug`, `fatal`) as a
+/// tracing filter for our crates.
+fn level_directive(level: &str) -> String {
+    let l = match level.to_ascii_lowercase().as_str() {
+        "warning" => "warn".to_string(),
+        "fatal" | "panic" => "error".to_string(),
+        other => other.to_string(),
+    };
+    format!("warn,lightning={l},lightning_backend={l},lightning_source={l},lightning_config={l},tidb_lightning={l}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_level_names_map_to_tracing_levels() {
+        assert!(level_directive("warning").contains("lightning=warn"));
+        assert!(level_directive("FATAL").contains("lightning=error"));
+        assert!(EnvFilter::try_new(level_directive("debug")).is_ok());
+    }
+}

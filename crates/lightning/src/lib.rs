@@ -1,1 +1,24 @@
-//! The import controller: schema, chunk scheduling, backends, progress and summary.
+//! The import controller: it drives one import from a dump folder to the target.
+//!
+//! Flow of [`run`]: scan the data source (`lightning-source`), create databases and
+//! tables on the target from the schema files, check the target tables are empty, then
+//! import `table-concurrency` tables at a time. Each table's data files are cut into
+//! chunks; `region-concurrency` chunks are in flight at once. A chunk is read and parsed
+//! on a blocking thread (`lightning-parser`), its rows encoded by the backend's encoder
+//! (`lightning-backend`), and the encoded units cross a bounded channel to an async
+//! writer, so memory per chunk is a few batches whatever the file size. Rows the target
+//! refuses are counted against `max-error`; views are created last; a summary per table
+//! comes back to the binary.
+
+mod ddl;
+mod error;
+mod limits;
+mod progress;
+mod reader;
+mod schema;
+mod table;
+mod task;
+
+pub use error::LightningError;
+pub use limits::StopFlag;
+pub use task::{run, run_with_stop, ImportSummary, TableSummary};

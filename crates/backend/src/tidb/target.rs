@@ -46,12 +46,13 @@ pub struct TidbTarget {
 impl TidbTarget {
     /// Opens a connection pool and checks the server answers.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, BackendError> {
-        let mut init = vec!["SET NAMES utf8mb4".to_string(), "SET SESSION foreign_key_checks = 0".to_string()];
+        // `setup`, not `init`: the pool resets sessions when a connection comes back.
+        let mut setup = vec!["SET NAMES utf8mb4".to_string(), "SET SESSION foreign_key_checks = 0".to_string()];
         if let Some(mode) = &opts.sql_mode {
-            init.push(format!("SET SESSION sql_mode = '{}'", mode.replace('\'', "''")));
+            setup.push(format!("SET SESSION sql_mode = '{}'", mode.replace('\'', "''")));
         }
         for (k, v) in &opts.session_vars {
-            init.push(format!("SET SESSION {k} = {v}"));
+            setup.push(format!("SET SESSION {k} = {v}"));
         }
         let max = opts.max_connections.max(2);
         let constraints = PoolConstraints::new(1, max).ok_or_else(|| BackendError::Schema("bad pool size".into()))?;
@@ -61,7 +62,7 @@ impl TidbTarget {
             .user(Some(opts.user.clone()))
             .pass((!opts.password.is_empty()).then(|| opts.password.clone()))
             .prefer_socket(false)
-            .init(init)
+            .setup(setup)
             .pool_opts(PoolOpts::default().with_constraints(constraints))
             .ssl_opts(ssl_opts(opts)?);
         let pool = Pool::new(builder);

@@ -1,0 +1,57 @@
+//! Errors of an import, each naming what it concerns (file, offset, table).
+
+use lightning_backend::{BackendError, RejectedRow};
+use lightning_parser::ParseError;
+use lightning_source::SourceError;
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LightningError {
+    /// The data source could not be listed or read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A data file is malformed.
+    #[error("{file}: {source}")]
+    Parse {
+        /// The data file.
+        file: String,
+        /// Where and what.
+        source: ParseError,
+    },
+    /// Reading a data file failed.
+    #[error("{file}: read failed: {source}")]
+    Io {
+        /// The data file.
+        file: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The target refused a statement or could not be reached.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// More rows were refused than `max-error` allows.
+    #[error("{count} rows were refused by the target, more than max-error = {limit} allows; first: {first}")]
+    TooManyErrors {
+        /// Rows refused so far.
+        count: u64,
+        /// The configured limit.
+        limit: u64,
+        /// The first refused row.
+        first: Box<RejectedRow>,
+    },
+    /// Prechecks failed: target tables that must be empty hold rows.
+    #[error("target tables are not empty: {}; empty them, or set [conflict] strategy = \"replace\" or \"ignore\" to merge, or check-requirements = false to skip this check", tables.join(", "))]
+    TablesNotEmpty {
+        /// The `db`.`table` names.
+        tables: Vec<String>,
+    },
+    /// The configuration asks for something this build cannot do yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The import was stopped (signal, or another table failed).
+    #[error("import stopped before it finished")]
+    Cancelled,
+    /// A worker thread panicked or was lost.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,76 @@
+//! Shared limits and the stop flag of a running import.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+
+/// A counting semaphore for blocking threads (bounds concurrent file reads: `io-concurrency`).
+pub(crate) struct BlockingSemaphore {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl BlockingSemaphore {
+    pub(crate) fn new(n: usize) -> Self {
+        BlockingSemaphore { free: Mutex::new(n.max(1)), cv: Condvar::new() }
+    }
+
+    /// Runs `f` while holding one permit.
+    pub(crate) fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            while *free == 0 {
+                free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
+            }
+            *free -= 1;
+        }
+        let out = f();
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_one();
+        out
+    }
+}
+
+/// Set once to stop every reader and writer of the import.
+#[derive(Default)]
+pub struct StopFlag(AtomicBool);
+
+impl StopFlag {
+    /// Asks the import to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once stop was asked.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    #[test]
+    fn semaphore_never_lets_more_than_n_in() {
+        let sem = Arc::new(BlockingSemaphore::new(2));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (sem, inside, peak) = (sem.clone(), inside.clone(), peak.clone());
+                std::thread::spawn(move || {
+                    sem.with(|| {
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+}

@@ -1,0 +1,236 @@
+//! One import task from start to summary.
+
+use crate::limits::{BlockingSemaphore, StopFlag};
+use crate::progress::{Counters, Progress};
+use crate::reader::Format;
+use crate::table::{import_table, Ctx};
+use crate::{schema, LightningError};
+use lightning_backend::tidb::{ConnectOptions, OnDuplicate, SqlEncoderOptions, TidbTarget};
+use lightning_config::{Backend, Config, ConflictStrategy};
+use lightning_parser::CsvOptions;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// What one table's import did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableSummary {
+    /// `` `db`.`table` ``.
+    pub name: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Source bytes read.
+    pub bytes: u64,
+    /// Wall seconds.
+    pub seconds: f64,
+}
+
+/// What the whole import did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportSummary {
+    /// Per table, in completion order.
+    pub tables: Vec<TableSummary>,
+    /// Rows the target refused (each logged with file and offset), within `max-error`.
+    pub refused_rows: u64,
+    /// Wall seconds of the whole task.
+    pub seconds: f64,
+}
+
+impl ImportSummary {
+    /// Rows written in all tables.
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    /// Source bytes read in all tables.
+    pub fn bytes(&self) -> u64 {
+        self.tables.iter().map(|t| t.bytes).sum()
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mb_s = |b: u64, s: f64| b as f64 / 1e6 / s.max(1e-3);
+        writeln!(f, "{:<40} {:>12} {:>14} {:>9} {:>9}", "table", "rows", "bytes", "seconds", "MB/s")?;
+        for t in &self.tables {
+            writeln!(f, "{:<40} {:>12} {:>14} {:>9.2} {:>9.2}", t.name, t.rows, t.bytes, t.seconds, mb_s(t.bytes, t.seconds))?;
+        }
+        writeln!(
+            f,
+            "{:<40} {:>12} {:>14} {:>9.2} {:>9.2}",
+            format!("total ({} tables)", self.tables.len()),
+            self.rows(),
+            self.bytes(),
+            self.seconds,
+            mb_s(self.bytes(), self.seconds)
+        )?;
+        if self.refused_rows > 0 {
+            writeln!(f, "{} rows were refused by the target (see the log for each file and offset)", self.refused_rows)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs an import to completion.
+pub async fn run(cfg: Config) -> Result<ImportSummary, LightningError> {
+    run_with_stop(cfg, Arc::new(StopFlag::default())).await
+}
+
+/// Runs an import that stops early (with [`LightningError::Cancelled`]) once `stop` is set.
+pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, LightningError> {
+    let started = Instant::now();
+    if cfg.tikv_importer.backend != Backend::Tidb {
+        return Err(LightningError::Unsupported(format!(
+            "backend \"{}\" is not implemented yet; use --backend tidb (the logical backend)",
+            cfg.tikv_importer.backend.as_str()
+        )));
+    }
+    let cfg = Arc::new(cfg);
+    let scan_cfg = cfg.clone();
+    let dump = tokio::task::spawn_blocking(move || lightning_source::scan(&scan_cfg))
+        .await
+        .map_err(|e| LightningError::Internal(e.to_string()))??;
+    let target = TidbTarget::connect(&connect_options(&cfg)).await?;
+    tracing::info!(version = %target.version(), "connected to the target");
+    let charset = cfg.mydumper.character_set.clone();
+    if !cfg.mydumper.no_schema {
+        schema::create_tables(&target, &dump, &charset).await?;
+    }
+
+    // Load every target table, then check the ones that must be empty are.
+    let strategy = on_duplicate(cfg.conflict.strategy);
+    let mut work = Vec::new();
+    let mut not_empty = Vec::new();
+    for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
+        let target_table = Arc::new(target.load_table(&table.db, &table.name).await?);
+        if cfg.lightning.check_requirements && strategy == OnDuplicate::Error && !target.is_empty(&target_table).await? {
+            not_empty.push(target_table.qualified_name());
+        }
+        work.push((table.clone(), target_table));
+    }
+    if !not_empty.is_empty() {
+        return Err(LightningError::TablesNotEmpty { tables: not_empty });
+    }
+
+    let mut total_bytes = 0;
+    for (t, _) in &work {
+        for f in &t.data_files {
+            total_bytes += lightning_source::estimate_real_size(f)?;
+        }
+    }
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start(counters.clone(), total_bytes, work.len(), cfg.cron.log_progress);
+    let ctx = Arc::new(Ctx {
+        target: target.clone(),
+        region: Semaphore::new(cfg.lightning.region_concurrency.max(1)),
+        io: BlockingSemaphore::new(cfg.lightning.io_concurrency),
+        stop: stop.clone(),
+        counters: progress.counters().clone(),
+        encoder: SqlEncoderOptions {
+            on_duplicate: strategy,
+            max_bytes: cfg.tikv_importer.logical_import_batch_size.max(1) as usize,
+            max_rows: cfg.tikv_importer.logical_import_batch_rows.max(1) as usize,
+            no_backslash_escapes: target.no_backslash_escapes(),
+        },
+        sql: Format::Sql { no_backslash_escapes: target.no_backslash_escapes() },
+        csv: Format::Csv { opts: csv_options(&cfg)?, use_header: cfg.mydumper.csv.header_schema_match },
+        max_errors: cfg.lightning.max_error.type_,
+        refused: Mutex::new(Default::default()),
+        cfg: cfg.clone(),
+    });
+
+    let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (src, table) in work {
+        let (ctx, tables) = (ctx.clone(), tables.clone());
+        set.spawn(async move {
+            let _permit = tables.acquire_owned().await.map_err(|_| LightningError::Cancelled)?;
+            if ctx.stop.is_stopped() {
+                return Err(LightningError::Cancelled);
+            }
+            let name = table.qualified_name();
+            let done = import_table(ctx.clone(), src, table).await?;
+            ctx.counters.tables_done.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(table = %name, rows = done.rows, bytes = done.bytes, seconds = done.seconds, "table imported");
+            Ok(TableSummary { name, rows: done.rows, bytes: done.bytes, seconds: done.seconds })
+        });
+    }
+    let mut summary = ImportSummary::default();
+    let mut first_err: Option<LightningError> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined.map_err(|e| LightningError::Internal(e.to_string())).and_then(|r| r) {
+            Ok(t) => summary.tables.push(t),
+            Err(e) => {
+                stop.stop();
+                if first_err.as_ref().is_none_or(|f| matches!(f, LightningError::Cancelled)) {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    drop(progress);
+    summary.refused_rows = ctx.refused.lock().unwrap_or_else(|e| e.into_inner()).count;
+    if let Some(e) = first_err {
+        tracing::error!(error = %e, imported_tables = summary.tables.len(), "import failed");
+        return Err(e);
+    }
+    if !cfg.mydumper.no_schema {
+        schema::create_views(&target, &dump, &charset).await?;
+    }
+    drop(ctx);
+    target.close().await?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn on_duplicate(s: ConflictStrategy) -> OnDuplicate {
+    match s {
+        ConflictStrategy::None | ConflictStrategy::Error => OnDuplicate::Error,
+        ConflictStrategy::Replace => OnDuplicate::Replace,
+        ConflictStrategy::Ignore => OnDuplicate::Ignore,
+    }
+}
+
+fn connect_options(cfg: &Config) -> ConnectOptions {
+    let security = cfg.tidb.security.as_ref().unwrap_or(&cfg.security);
+    let path = |p: &str| (!p.is_empty()).then(|| p.into());
+    ConnectOptions {
+        host: cfg.tidb.host.clone(),
+        port: cfg.tidb.port as u16,
+        user: cfg.tidb.user.clone(),
+        password: cfg.tidb.password.clone(),
+        sql_mode: (!cfg.tidb.sql_mode.is_empty()).then(|| cfg.tidb.sql_mode.clone()),
+        tls: cfg.tidb.tls.clone(),
+        ca_path: path(&security.ca_path),
+        cert_path: path(&security.cert_path),
+        key_path: path(&security.key_path),
+        max_connections: cfg.lightning.region_concurrency + 2,
+        session_vars: Vec::new(),
+    }
+}
+
+fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
+    let c = &cfg.mydumper.csv;
+    if c.backslash_escape && !c.escaped_by.is_empty() && c.escaped_by != "\\" {
+        return Err(LightningError::Unsupported(format!(
+            "[mydumper.csv] escaped-by = {:?} is not supported yet (only \"\\\\\")",
+            c.escaped_by
+        )));
+    }
+    let opts = CsvOptions {
+        separator: c.separator.as_bytes().to_vec(),
+        delimiter: c.delimiter.as_bytes().to_vec(),
+        terminator: c.terminator.as_bytes().to_vec(),
+        header: c.header,
+        not_null: c.not_null,
+        null: c.null.iter().map(|n| n.as_bytes().to_vec()).collect(),
+        backslash_escape: c.backslash_escape,
+        trim_last_separator: c.trim_last_separator,
+        quoted_null_is_text: false,
+    };
+    opts.validate().map_err(|e| LightningError::Unsupported(format!("[mydumper.csv]: {e}")))?;
+    Ok(opts)
+}
