@@ -431,11 +431,16 @@ impl<'t> Encoder<'t> {
             );
             for (off, len) in cols {
                 let c = &table.columns[off];
-                if !c.ft.needs_restored_data() || self.restored.iter().any(|r| r.0 == c.id) {
+                // Version-0 index values (every table but a v1 clustered one) restore all
+                // index columns as they are; v1 restores only those that need it, `_bin`
+                // ones as their trailing-space count (tablecodec genIndexValueVersion0 /
+                // GenIndexValueForClusteredIndexVersion1).
+                let skip = clustered_v1 && !c.ft.needs_restored_data();
+                if skip || self.restored.iter().any(|r| r.0 == c.id) {
                     continue;
                 }
                 let d = match &self.row[off] {
-                    Datum::Bytes(b) if c.ft.collation.is_bin() => {
+                    Datum::Bytes(b) if clustered_v1 && c.ft.collation.is_bin() => {
                         Datum::Uint(trailing_spaces(prefix(b, c, len)) as u64)
                     }
                     Datum::Bytes(b) => Datum::Bytes(prefix(b, c, len).to_vec()),

@@ -12,7 +12,8 @@
 //! [`rowv2`]) → [`KvPairs`] → [`KvPairs::checksum`].
 //!
 //! Layers, bottom up: [`codec`] (memcomparable and compact datum encodings),
-//! [`decimal`], [`time`], [`json`] (value types), [`key`] (table keys and index
+//! [`decimal`], [`time`], [`json`] (value types), [`collate`] (index sort keys),
+//! [`autoid`] / [`gorand`] (AUTO_RANDOM and shard row ids), [`key`] (table keys and index
 //! values), [`rowv2`] (row values), [`checksum`].
 
 pub mod autoid;

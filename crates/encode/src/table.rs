@@ -116,6 +116,7 @@ impl FieldType {
         self.is_nonbinary_string()
             && !(self.collation.is_bin() && self.tp != ColumnType::VarChar)
             && self.collation != Collation::Binary
+            && self.collation != Collation::Utf8mb4_0900Bin
     }
 }
 

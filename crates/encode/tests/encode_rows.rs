@@ -205,3 +205,48 @@ fn strict_and_non_strict_casts() {
     assert_eq!(d[2].to_string(), "\"abc\"");
     assert_eq!(d[3].to_string(), "0000-00-00 00:00:00");
 }
+
+#[test]
+fn ci_collation_index_key_and_restored_value() {
+    // Non-clustered table: the index key holds the general_ci sort key of the trimmed
+    // value, the (version-0) index value restores every index column as written.
+    let t = parse_create_table(
+        "create table t (id int primary key, name varchar(20) collate utf8mb4_general_ci, \
+         n int, key k (name, n))",
+        9,
+    )
+    .unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[num("1"), text("Ab "), num("5")], 1, &mut out)
+        .unwrap();
+    let kvs: Vec<_> = out.iter().collect();
+    let mut want = Vec::new();
+    lightning_encode::key::append_index_prefix(&mut want, 9, 1);
+    want.push(1); // bytes flag
+    lightning_encode::codec::bytes::encode_bytes(&mut want, &[0, 0x41, 0, 0x42]);
+    assert!(kvs[1].key.starts_with(&want), "{}", hex(kvs[1].key));
+    assert_eq!(kvs[1].value[0], 0);
+    let restored = RowV2::parse(&kvs[1].value[1..]).unwrap();
+    assert_eq!(restored.get(2), Some(Some(&b"Ab "[..])));
+    assert_eq!(restored.get(3), Some(Some(&[5u8][..])));
+}
+
+#[test]
+fn ai_ci_unique_keys_collide_for_equal_strings() {
+    let t = parse_create_table(
+        "create table t (a varchar(10) collate utf8mb4_0900_ai_ci, unique key u (a))",
+        3,
+    )
+    .unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[text("\u{e1}")], 1, &mut out).unwrap();
+    e.encode_row(&[text("A")], 2, &mut out).unwrap();
+    let keys: Vec<_> = out
+        .iter()
+        .filter(|p| p.index_id.is_some())
+        .map(|p| p.key.to_vec())
+        .collect();
+    assert_eq!(keys[0], keys[1]);
+}
