@@ -418,7 +418,8 @@ impl<'t> Encoder<'t> {
         let mut restored = None;
         let pk_restore = clustered_v1 && self.pk_needs_restore();
         if need_restore || pk_restore {
-            self.restored.clear();
+            // Slots are reused across rows so restored strings need no fresh allocation.
+            let mut n = 0;
             let cols = ix.columns.iter().map(|ic| (ic.offset, ic.length)).chain(
                 pk_restore
                     .then(|| {
@@ -436,21 +437,26 @@ impl<'t> Encoder<'t> {
                 // ones as their trailing-space count (tablecodec genIndexValueVersion0 /
                 // GenIndexValueForClusteredIndexVersion1).
                 let skip = clustered_v1 && !c.ft.needs_restored_data();
-                if skip || self.restored.iter().any(|r| r.0 == c.id) {
+                if skip || self.restored[..n].iter().any(|r| r.0 == c.id) {
                     continue;
                 }
-                let d = match &self.row[off] {
+                if n == self.restored.len() {
+                    self.restored.push((c.id, Datum::Null));
+                }
+                let slot = &mut self.restored[n];
+                slot.0 = c.id;
+                match &self.row[off] {
                     Datum::Bytes(b) if clustered_v1 && c.ft.collation.is_bin() => {
-                        Datum::Uint(trailing_spaces(prefix(b, c, len)) as u64)
+                        slot.1 = Datum::Uint(trailing_spaces(prefix(b, c, len)) as u64)
                     }
-                    Datum::Bytes(b) => Datum::Bytes(prefix(b, c, len).to_vec()),
-                    other => other.clone(),
-                };
-                self.restored.push((c.id, d));
+                    Datum::Bytes(b) => slot.1.bytes_buf().extend_from_slice(prefix(b, c, len)),
+                    other => slot.1.clone_from(other),
+                }
+                n += 1;
             }
-            if !self.restored.is_empty() {
+            if n > 0 {
                 self.rowv2.encode(
-                    self.restored.iter().map(|(id, d)| (*id, d)),
+                    self.restored[..n].iter().map(|(id, d)| (*id, d)),
                     &mut self.scratch,
                 )?;
                 restored = Some(&self.scratch[..]);
