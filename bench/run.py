@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Whole-run benchmark of the logical backend: tidb-lightning --backend tidb vs myloader.
+
+Builds a source database in a private MariaDB (a sysbench-shaped table plus a wide
+many-types table, about 1 GB of dump by default), dumps it once with mydumper, then
+imports the same dump into the same server alternately with `tidb-lightning --backend
+tidb` and `myloader -t N` at equal concurrency, verifying every table's row count and
+CHECKSUM TABLE after each run. Prints per run: wall MB/s (dump bytes / wall seconds), the
+server's CPU seconds, dump MB per server CPU-second, the loader's own CPU seconds and peak
+RSS; then the medians and the lightning/myloader ratio.
+
+    python3 bench/run.py [--rows 4500000] [--types-rows 150000] [--runs 2] [--threads 4]
+                         [--batch-size 96KiB] [--batch-rows 65536] [--keep]
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
+
+from mariadb import MariaDB  # noqa: E402
+import gen  # noqa: E402
+
+DB = "bench"
+
+
+def dump_bytes(path):
+    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path) if ".sql" in f and "-schema" not in f)
+
+
+def timed(cmd, server, log):
+    """Runs cmd; returns (wall s, server CPU s, own CPU s, peak RSS MiB)."""
+    cpu0 = server.cpu_seconds()
+    t0 = time.monotonic()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd[0]} failed (exit {os.waitstatus_to_exitcode(status)}); see {log}")
+    return wall, server.cpu_seconds() - cpu0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=4_500_000, help="rows of the sysbench-shaped table")
+    ap.add_argument("--types-rows", type=int, default=150_000, help="rows of the many-types table")
+    ap.add_argument("--runs", type=int, default=2, help="runs per loader (alternating)")
+    ap.add_argument("--threads", type=int, default=4, help="myloader -t and lightning region-concurrency")
+    ap.add_argument("--batch-size", default="96KiB", help="[tikv-importer] logical-import-batch-size")
+    ap.add_argument("--batch-rows", type=int, default=65536, help="[tikv-importer] logical-import-batch-rows")
+    ap.add_argument("--only", choices=["lightning", "myloader"], help="run one loader only")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "lightning-cli"], cwd=REPO, check=True)
+    binary = os.path.join(REPO, "target", "release", "tidb-lightning")
+    work = tempfile.mkdtemp(prefix="lightning-bench-")
+    server = MariaDB(buffer_pool="2G")
+    print(f"server on 127.0.0.1:{server.port}, work folder {work}", flush=True)
+
+    t0 = time.monotonic()
+    server.query(f"CREATE DATABASE {DB}")
+    gen.sysbench(DB, server, "sbtest1", args.rows)
+    gen.many_types(DB, server, "types", args.types_rows)
+    source = server.checksums(DB)
+    dump = os.path.join(work, "dump")
+    subprocess.run(["mydumper", *server.conn_args(), "-B", DB, "-o", dump, "-r", "100000", "-t", "2"], check=True)
+    size = dump_bytes(dump)
+    print(f"source built and dumped in {time.monotonic() - t0:.0f}s: {size / 1e6:.0f} MB of data files, "
+          f"{sum(r for r, _ in source.values())} rows", flush=True)
+
+    config = os.path.join(work, "lightning.toml")
+    with open(config, "w") as f:
+        f.write(f"""[lightning]
+level = "info"
+file = "{work}/lightning.log"
+region-concurrency = {args.threads}
+[tikv-importer]
+backend = "tidb"
+logical-import-batch-size = "{args.batch_size}"
+logical-import-batch-rows = {args.batch_rows}
+[mydumper]
+data-source-dir = "{dump}"
+[tidb]
+host = "127.0.0.1"
+port = {server.port}
+user = "root"
+[checkpoint]
+enable = false
+""")
+    loaders = {
+        "lightning": [binary, "--config", config],
+        "myloader": ["myloader", *server.conn_args(), "-d", dump, "-t", str(args.threads)],
+    }
+    order = [args.only] if args.only else ["lightning", "myloader"]
+    results = {name: [] for name in order}
+    print(f"\n{'run':<14} {'wall s':>8} {'MB/s':>8} {'server CPU s':>13} {'MB/server-CPU-s':>16} {'own CPU s':>10} {'own/server':>11} {'peak RSS MiB':>13}")
+    for i in range(args.runs):
+        for name in (order if i % 2 == 0 else order[::-1]):
+            server.query(f"DROP DATABASE IF EXISTS {DB}")
+            wall, srv, own, rss = timed(loaders[name], server, os.path.join(work, f"{name}.out"))
+            got = server.checksums(DB)
+            if got != source:
+                sys.exit(f"{name} run {i + 1}: imported data differs from the source: {got} vs {source}")
+            results[name].append((wall, srv, own, rss))
+            print(f"{name + ' #' + str(i + 1):<14} {wall:>8.1f} {size / 1e6 / wall:>8.2f} {srv:>13.1f} "
+                  f"{size / 1e6 / srv:>16.2f} {own:>10.1f} {own / srv:>10.1%} {rss:>13.0f}  checksums OK", flush=True)
+
+    print()
+    med = {n: [statistics.median(x[k] for x in r) for k in range(4)] for n, r in results.items()}
+    for n, (wall, srv, own, rss) in med.items():
+        print(f"median {n:<10} {size / 1e6 / wall:8.2f} MB/s  {size / 1e6 / srv:6.2f} MB/server-CPU-s  "
+              f"own CPU {own / srv:6.1%} of server's  peak RSS {rss:.0f} MiB")
+    if len(med) == 2:
+        print(f"lightning / myloader wall throughput: {med['myloader'][0] / med['lightning'][0]:.2f}x; "
+              f"MB per server CPU-second: {med['myloader'][1] / med['lightning'][1]:.2f}x")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
