@@ -1,7 +1,9 @@
 //! The logical backend against a real MariaDB: literals round-trip byte for byte, and
 //! rows the server refuses are isolated and reported while the rest are written.
 
-use lightning_backend::tidb::{ConnectOptions, OnDuplicate, SqlEncoder, SqlEncoderOptions, TidbTarget};
+use lightning_backend::tidb::{
+    ConnectOptions, OnDuplicate, SqlEncoder, SqlEncoderOptions, TidbTarget,
+};
 use lightning_backend::{RowEncoder, RowWriter};
 use lightning_parser::{FieldKind, RowBatch};
 use lightning_testkit::MariaDb;
@@ -19,19 +21,34 @@ fn connect_opts(db: &MariaDb, sql_mode: &str) -> ConnectOptions {
 }
 
 fn opts(on_duplicate: OnDuplicate) -> SqlEncoderOptions {
-    SqlEncoderOptions { on_duplicate, max_bytes: 1 << 16, max_rows: 1000, no_backslash_escapes: false }
+    SqlEncoderOptions {
+        on_duplicate,
+        max_bytes: 1 << 16,
+        max_rows: 1000,
+        no_backslash_escapes: false,
+    }
 }
 
 #[tokio::test]
 async fn every_byte_value_round_trips_through_literals() {
     let db = MariaDb::shared();
     db.query("CREATE DATABASE lit; CREATE TABLE lit.t (id INT PRIMARY KEY, b LONGBLOB, s TEXT, bits BIT(16), n DECIMAL(20,5))").unwrap();
-    let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES")).await.unwrap();
+    let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES"))
+        .await
+        .unwrap();
     let table = Arc::new(target.load_table("lit", "t").await.unwrap());
     let all_bytes: Vec<u8> = (0..=255u8).collect();
-    let text = "quote ' dquote \" backslash \\ nl \n cr \r nul \0 ctrl-z \x1a tab \t ünïcödé 🚀".as_bytes();
+    let text = "quote ' dquote \" backslash \\ nl \n cr \r nul \0 ctrl-z \x1a tab \t ünïcödé 🚀"
+        .as_bytes();
     let mut batch = RowBatch::new();
-    for (id, (b, s)) in [(&all_bytes[..], text), (b"", b""), (&[0x5c, 0x27][..], b"\\'")].into_iter().enumerate() {
+    for (id, (b, s)) in [
+        (&all_bytes[..], text),
+        (b"", b""),
+        (&[0x5c, 0x27][..], b"\\'"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         batch.push_field(FieldKind::Number, id.to_string().as_bytes());
         batch.push_field(FieldKind::Text, b);
         batch.push_field(FieldKind::Text, s);
@@ -49,7 +66,9 @@ async fn every_byte_value_round_trips_through_literals() {
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
     let hex = |x: &[u8]| x.iter().map(|b| format!("{b:02X}")).collect::<String>();
-    let got = db.query("SELECT id, HEX(b), HEX(s), HEX(bits), n FROM lit.t ORDER BY id").unwrap();
+    let got = db
+        .query("SELECT id, HEX(b), HEX(s), HEX(bits), n FROM lit.t ORDER BY id")
+        .unwrap();
     let want = format!(
         "0\t{}\t{}\t102\t-12345.67890\n1\t\t\t102\t-12345.67890\n2\t5C27\t5C27\t102\t-12345.67890\n",
         hex(&all_bytes),
@@ -63,8 +82,11 @@ async fn every_byte_value_round_trips_through_literals() {
 #[tokio::test]
 async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
     let db = MariaDb::shared();
-    db.query("CREATE DATABASE rej; CREATE TABLE rej.t (id INT PRIMARY KEY, v TINYINT NOT NULL)").unwrap();
-    let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES")).await.unwrap();
+    db.query("CREATE DATABASE rej; CREATE TABLE rej.t (id INT PRIMARY KEY, v TINYINT NOT NULL)")
+        .unwrap();
+    let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES"))
+        .await
+        .unwrap();
     let table = Arc::new(target.load_table("rej", "t").await.unwrap());
     let mut batch = RowBatch::new();
     // Rows 2 (out of range), 4 (NULL into NOT NULL) and 5 (duplicate of 1) are bad.
@@ -90,10 +112,19 @@ async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
     let report = w.write(out.pop().unwrap()).await.unwrap();
     assert_eq!(report.rows, 3);
     assert_eq!(report.bytes, 600);
-    let bad: Vec<(u64, u16)> = report.rejected.iter().map(|r| (r.end_offset, r.code)).collect();
+    let bad: Vec<(u64, u16)> = report
+        .rejected
+        .iter()
+        .map(|r| (r.end_offset, r.code))
+        .collect();
     assert_eq!(bad, vec![(200, 1264), (400, 1048), (500, 1062)]);
-    assert!(report.rejected[0].to_string().starts_with("rej.t.0.sql (row ending at byte 200): error 1264"));
-    assert_eq!(db.query("SELECT id, v FROM rej.t ORDER BY id").unwrap(), "1\t1\n3\t3\n6\t6\n");
+    assert!(report.rejected[0]
+        .to_string()
+        .starts_with("rej.t.0.sql (row ending at byte 200): error 1264"));
+    assert_eq!(
+        db.query("SELECT id, v FROM rej.t ORDER BY id").unwrap(),
+        "1\t1\n3\t3\n6\t6\n"
+    );
     assert!(!target.is_empty(&table).await.unwrap());
 
     // REPLACE lets the later duplicate win instead.
@@ -113,6 +144,39 @@ async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
 async fn a_missing_table_is_a_clear_error() {
     let db = MariaDb::shared();
     let target = TidbTarget::connect(&connect_opts(db, "")).await.unwrap();
-    let err = target.load_table("nope", "nothing").await.unwrap_err().to_string();
+    let err = target
+        .load_table("nope", "nothing")
+        .await
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "table `nope`.`nothing` does not exist on the target");
+}
+
+/// Regression: mysqldump schema files save session variables in one statement and restore
+/// them in a later one (`SET TIME_ZONE=@OLD_TIME_ZONE`); on different pooled connections the
+/// saved variable is NULL (a connection back in the pool is reset) and the restore fails.
+#[tokio::test]
+async fn mysqldump_schema_file_restores_session_variables_on_the_same_connection() {
+    let db = MariaDb::shared();
+    db.query("CREATE DATABASE sess").unwrap();
+    let target = TidbTarget::connect(&connect_opts(db, "")).await.unwrap();
+    let file: Vec<String> = [
+        "/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */",
+        "/*!40103 SET TIME_ZONE='+00:00' */",
+        "CREATE TABLE t (id INT)",
+        "CREATE TABLE t (id INT)",
+        "/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */",
+    ]
+    .map(String::from)
+    .into();
+    let skipped = target
+        .exec_tolerating(Some("sess"), &file, &[1050])
+        .await
+        .unwrap();
+    assert_eq!(skipped, vec![(3, 1050)]);
+    let err = target
+        .exec_tolerating(Some("sess"), &file[2..3], &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("1050"), "{err}");
 }

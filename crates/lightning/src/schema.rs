@@ -2,7 +2,6 @@
 
 use crate::{ddl, LightningError};
 use lightning_backend::tidb::{quote_ident, TidbTarget};
-use lightning_backend::BackendError;
 use lightning_source::{Dump, SourceFile};
 
 /// MySQL errors meaning "already there": 1007 database exists, 1050 table exists.
@@ -43,17 +42,13 @@ fn statements(file: &SourceFile, charset: &str) -> Result<Vec<String>, Lightning
         .map_err(|source| LightningError::Parse { file: file.rel.clone(), source })
 }
 
-/// Runs statements one at a time, so that an object already created (by an earlier
-/// run, or by the user for `no-schema`-like setups) is reused rather than an error.
+/// Runs one schema file's statements in order on one connection (mysqldump's files save
+/// session variables in one statement and restore them in a later one), so that an object
+/// already created (by an earlier run, or by the user for `no-schema`-like setups) is
+/// reused rather than an error.
 async fn exec_tolerant(target: &TidbTarget, db: Option<&str>, stmts: &[String]) -> Result<(), LightningError> {
-    for s in stmts {
-        match target.exec(db, std::slice::from_ref(s)).await {
-            Ok(()) => {}
-            Err(BackendError::Server { code, .. }) if ALREADY_EXISTS.contains(&code) => {
-                tracing::info!(statement = %first_line(s), "already exists, reusing it");
-            }
-            Err(e) => return Err(e.into()),
-        }
+    for (i, _) in target.exec_tolerating(db, stmts, &ALREADY_EXISTS).await? {
+        tracing::info!(statement = %first_line(&stmts[i]), "already exists, reusing it");
     }
     Ok(())
 }

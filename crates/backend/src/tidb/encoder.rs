@@ -37,7 +37,9 @@ pub struct SqlBatch {
 impl SqlBatch {
     /// Source bytes the rows span.
     pub fn source_bytes(&self) -> u64 {
-        self.rows.last().map_or(0, |r| r.1.saturating_sub(self.start_offset))
+        self.rows
+            .last()
+            .map_or(0, |r| r.1.saturating_sub(self.start_offset))
     }
 
     /// The statement for row `i` alone.
@@ -57,7 +59,8 @@ pub struct SqlEncoder {
     file: Arc<str>,
     /// The column list the current mapping was built for (`None` = implicit).
     columns: Option<Option<Vec<String>>>,
-    kinds: Vec<ColumnKind>,
+    /// How each value of a row is written; `None` drops it (a generated column's).
+    kinds: Vec<Option<ColumnKind>>,
     head: Vec<u8>,
     current: Option<SqlBatch>,
     last_offset: u64,
@@ -65,7 +68,12 @@ pub struct SqlEncoder {
 
 impl SqlEncoder {
     /// An encoder for rows of `file` (shown in errors) starting at `start_offset`.
-    pub fn new(table: Arc<TargetTable>, opts: SqlEncoderOptions, file: &str, start_offset: u64) -> Self {
+    pub fn new(
+        table: Arc<TargetTable>,
+        opts: SqlEncoderOptions,
+        file: &str,
+        start_offset: u64,
+    ) -> Self {
         SqlEncoder {
             table,
             opts,
@@ -78,16 +86,33 @@ impl SqlEncoder {
         }
     }
 
-    fn set_mapping(&mut self, columns: &Option<Vec<String>>, first_row_len: usize, offset: u64) -> Result<(), BackendError> {
+    fn set_mapping(
+        &mut self,
+        columns: &Option<Vec<String>>,
+        first_row_len: usize,
+        offset: u64,
+    ) -> Result<(), BackendError> {
         let idx = match columns {
-            Some(names) => self.table.named_columns(names).map_err(|e| self.encode_err(offset, e.to_string()))?,
-            None => self.table.implicit_columns(first_row_len).map_err(|m| self.encode_err(offset, m))?,
+            Some(names) => self
+                .table
+                .named_columns(names)
+                .map_err(|e| self.encode_err(offset, e.to_string()))?
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => self
+                .table
+                .implicit_columns(first_row_len)
+                .map_err(|m| self.encode_err(offset, m))?,
         };
-        self.kinds = idx.iter().map(|&i| self.table.columns[i].kind).collect();
+        self.kinds = idx
+            .iter()
+            .map(|i| i.map(|i| self.table.columns[i].kind))
+            .collect();
         let mut head = String::from(self.opts.on_duplicate.verb());
         head.push_str(&self.table.qualified_name());
         head.push_str(" (");
-        for (n, &i) in idx.iter().enumerate() {
+        for (n, &i) in idx.iter().flatten().enumerate() {
             if n > 0 {
                 head.push(',');
             }
@@ -100,7 +125,11 @@ impl SqlEncoder {
     }
 
     fn encode_err(&self, end_offset: u64, message: String) -> BackendError {
-        BackendError::Encode { file: self.file.to_string(), end_offset, message }
+        BackendError::Encode {
+            file: self.file.to_string(),
+            end_offset,
+            message,
+        }
     }
 }
 
@@ -108,7 +137,9 @@ impl RowEncoder for SqlEncoder {
     type Encoded = SqlBatch;
 
     fn encode(&mut self, batch: &RowBatch, out: &mut Vec<SqlBatch>) -> Result<(), BackendError> {
-        let Some(first) = batch.rows().next() else { return Ok(()) };
+        let Some(first) = batch.rows().next() else {
+            return Ok(());
+        };
         if self.columns.as_ref() != Some(&batch.columns) {
             if let Some(done) = self.flush() {
                 out.push(done);
@@ -119,7 +150,12 @@ impl RowEncoder for SqlEncoder {
             if row.len() != self.kinds.len() {
                 return Err(self.encode_err(
                     row.end_offset(),
-                    format!("row has {} values, expected {} for table {}", row.len(), self.kinds.len(), self.table.qualified_name()),
+                    format!(
+                        "row has {} values, expected {} for table {}",
+                        row.len(),
+                        self.kinds.len(),
+                        self.table.qualified_name()
+                    ),
                 ));
             }
             let cur = self.current.get_or_insert_with(|| SqlBatch {
@@ -134,7 +170,11 @@ impl RowEncoder for SqlEncoder {
             }
             let start = cur.sql.len();
             cur.sql.push(b'(');
-            for (i, (field, &kind)) in row.fields().zip(&self.kinds).enumerate() {
+            let values = row
+                .fields()
+                .zip(&self.kinds)
+                .filter_map(|(field, kind)| Some((field, (*kind)?)));
+            for (i, (field, kind)) in values.enumerate() {
                 if i > 0 {
                     cur.sql.push(b',');
                 }
@@ -162,17 +202,30 @@ mod tests {
     use lightning_parser::FieldKind;
 
     fn table() -> Arc<TargetTable> {
-        let col = |name: &str, kind, generated| ColumnInfo { name: name.into(), kind, generated };
+        let col = |name: &str, kind, generated| ColumnInfo {
+            name: name.into(),
+            kind,
+            generated,
+        };
         Arc::new(TargetTable {
             db: "db".into(),
             name: "t".into(),
-            columns: vec![col("id", ColumnKind::Integer, false), col("s", ColumnKind::Text, false), col("g", ColumnKind::Integer, true)],
+            columns: vec![
+                col("id", ColumnKind::Integer, false),
+                col("s", ColumnKind::Text, false),
+                col("g", ColumnKind::Integer, true),
+            ],
             transactional: true,
         })
     }
 
     fn opts(max_rows: usize) -> SqlEncoderOptions {
-        SqlEncoderOptions { on_duplicate: OnDuplicate::Replace, max_bytes: 1 << 20, max_rows, no_backslash_escapes: false }
+        SqlEncoderOptions {
+            on_duplicate: OnDuplicate::Replace,
+            max_bytes: 1 << 20,
+            max_rows,
+            no_backslash_escapes: false,
+        }
     }
 
     fn rows(n: usize, columns: Option<Vec<String>>) -> RowBatch {
@@ -193,10 +246,16 @@ mod tests {
         enc.encode(&rows(3, None), &mut out).unwrap();
         out.extend(enc.flush());
         assert_eq!(out.len(), 2);
-        assert_eq!(String::from_utf8_lossy(&out[0].sql), "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (0,'x\\'y'),(1,'x\\'y')");
+        assert_eq!(
+            String::from_utf8_lossy(&out[0].sql),
+            "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (0,'x\\'y'),(1,'x\\'y')"
+        );
         assert_eq!(out[0].source_bytes(), 20);
         assert_eq!((out[1].start_offset, out[1].source_bytes()), (20, 10));
-        assert_eq!(String::from_utf8_lossy(&out[0].single_row_statement(1)), "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (1,'x\\'y')");
+        assert_eq!(
+            String::from_utf8_lossy(&out[0].single_row_statement(1)),
+            "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (1,'x\\'y')"
+        );
     }
 
     #[test]
@@ -204,10 +263,30 @@ mod tests {
         let mut enc = SqlEncoder::new(table(), opts(100), "f.sql", 0);
         let mut out = Vec::new();
         enc.encode(&rows(1, None), &mut out).unwrap();
-        enc.encode(&rows(1, Some(vec!["S".into(), "ID".into()])), &mut out).unwrap();
+        enc.encode(&rows(1, Some(vec!["S".into(), "ID".into()])), &mut out)
+            .unwrap();
         out.extend(enc.flush());
         assert_eq!(out.len(), 2);
-        assert!(String::from_utf8_lossy(&out[1].sql).starts_with("REPLACE INTO `db`.`t` (`s`,`id`) VALUES (0,'x\\'y')"));
+        assert!(String::from_utf8_lossy(&out[1].sql)
+            .starts_with("REPLACE INTO `db`.`t` (`s`,`id`) VALUES (0,'x\\'y')"));
+    }
+
+    /// Regression: mysqldump's rows carry the generated column's value; it is dropped.
+    #[test]
+    fn values_of_generated_columns_are_dropped_from_full_rows() {
+        let mut b = RowBatch::new();
+        b.push_field(FieldKind::Number, b"7");
+        b.push_field(FieldKind::Text, b"s");
+        b.push_field(FieldKind::Number, b"14");
+        b.finish_row(9);
+        let mut enc = SqlEncoder::new(table(), opts(100), "g.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&b, &mut out).unwrap();
+        out.extend(enc.flush());
+        assert_eq!(
+            String::from_utf8_lossy(&out[0].sql),
+            "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (7,'s')"
+        );
     }
 
     #[test]
@@ -217,11 +296,20 @@ mod tests {
         b.push_field(FieldKind::Number, b"1");
         b.finish_row(99);
         let err = enc.encode(&b, &mut Vec::new()).unwrap_err().to_string();
-        assert_eq!(err, "a.sql: row ending at byte 99: row has 1 values, expected 2 for table `db`.`t`");
+        assert_eq!(
+            err,
+            "a.sql: row ending at byte 99: row has 1 values, expected 2 for table `db`.`t`"
+        );
         let err = SqlEncoder::new(table(), opts(1), "b.sql", 0)
-            .encode(&rows(1, Some(vec!["nope".into(), "id".into()])), &mut Vec::new())
+            .encode(
+                &rows(1, Some(vec!["nope".into(), "id".into()])),
+                &mut Vec::new(),
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("b.sql: row ending at byte 10: table `db`.`t` has no column `nope`"), "{err}");
+        assert!(
+            err.contains("b.sql: row ending at byte 10: table `db`.`t` has no column `nope`"),
+            "{err}"
+        );
     }
 }

@@ -21,12 +21,16 @@ impl ColumnKind {
     /// Maps information_schema's `DATA_TYPE` to a kind.
     pub fn from_data_type(t: &str) -> ColumnKind {
         match t.to_ascii_lowercase().as_str() {
-            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => ColumnKind::Integer,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+                ColumnKind::Integer
+            }
             "decimal" | "numeric" | "float" | "double" | "real" => ColumnKind::Numeric,
             "bit" => ColumnKind::Bit,
-            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "geometry" | "point"
-            | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-            | "geometrycollection" | "geomcollection" => ColumnKind::Binary,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob"
+            | "geometry" | "point" | "linestring" | "polygon" | "multipoint"
+            | "multilinestring" | "multipolygon" | "geometrycollection" | "geomcollection" => {
+                ColumnKind::Binary
+            }
             _ => ColumnKind::Text,
         }
     }
@@ -65,23 +69,35 @@ pub struct TargetTable {
 impl TargetTable {
     /// `` `db`.`table` ``.
     pub fn qualified_name(&self) -> String {
-        format!("{}.{}", super::quote_ident(&self.db), super::quote_ident(&self.name))
+        format!(
+            "{}.{}",
+            super::quote_ident(&self.db),
+            super::quote_ident(&self.name)
+        )
     }
 
     /// Index of the column named `name` (case-insensitively, as MySQL compares them).
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 
-    /// The columns a row without a column list fills: all of them when the row has a
-    /// value for each, else the non-generated ones (dumps leave generated columns out).
-    pub fn implicit_columns(&self, fields: usize) -> Result<Vec<usize>, String> {
-        if fields == self.columns.len() && !self.columns.iter().any(|c| c.generated) {
-            return Ok((0..fields).collect());
+    /// The column each value of a row without a column list goes to. A row with a value
+    /// for every column (mysqldump, `SELECT … INTO OUTFILE`) has those of generated columns
+    /// dropped (`None`), as upstream does; a row with one value per non-generated column
+    /// (dumps that leave generated columns out) fills those.
+    pub fn implicit_columns(&self, fields: usize) -> Result<Vec<Option<usize>>, String> {
+        if fields == self.columns.len() {
+            return Ok((0..fields)
+                .map(|i| (!self.columns[i].generated).then_some(i))
+                .collect());
         }
-        let stored: Vec<usize> = (0..self.columns.len()).filter(|&i| !self.columns[i].generated).collect();
+        let stored: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| !self.columns[i].generated)
+            .collect();
         if fields == stored.len() {
-            return Ok(stored);
+            return Ok(stored.into_iter().map(Some).collect());
         }
         Err(format!(
             "row has {fields} values but table {} has {} columns ({} not generated)",
@@ -96,8 +112,12 @@ impl TargetTable {
         names
             .iter()
             .map(|n| {
-                self.column_index(n)
-                    .ok_or_else(|| BackendError::Schema(format!("table {} has no column `{n}`", self.qualified_name())))
+                self.column_index(n).ok_or_else(|| {
+                    BackendError::Schema(format!(
+                        "table {} has no column `{n}`",
+                        self.qualified_name()
+                    ))
+                })
             })
             .collect()
     }
@@ -114,7 +134,11 @@ mod tests {
             columns: gen
                 .iter()
                 .enumerate()
-                .map(|(i, &g)| ColumnInfo { name: format!("c{i}"), kind: ColumnKind::Text, generated: g })
+                .map(|(i, &g)| ColumnInfo {
+                    name: format!("c{i}"),
+                    kind: ColumnKind::Text,
+                    generated: g,
+                })
                 .collect(),
             transactional: true,
         }
@@ -122,17 +146,50 @@ mod tests {
 
     #[test]
     fn implicit_columns_skip_generated_ones() {
-        assert_eq!(table(&[false, false]).implicit_columns(2).unwrap(), vec![0, 1]);
-        assert_eq!(table(&[false, true, false]).implicit_columns(2).unwrap(), vec![0, 2]);
+        assert_eq!(
+            table(&[false, false]).implicit_columns(2).unwrap(),
+            vec![Some(0), Some(1)]
+        );
+        assert_eq!(
+            table(&[false, true, false]).implicit_columns(2).unwrap(),
+            vec![Some(0), Some(2)]
+        );
         let err = table(&[false, true]).implicit_columns(3).unwrap_err();
-        assert!(err.contains("row has 3 values but table `d`.`t` has 2 columns"), "{err}");
+        assert!(
+            err.contains("row has 3 values but table `d`.`t` has 2 columns"),
+            "{err}"
+        );
+    }
+
+    /// Regression: mysqldump and `SELECT * … INTO OUTFILE` write a value for generated
+    /// columns too; it was refused as a column-count mismatch instead of being dropped.
+    #[test]
+    fn implicit_columns_drop_values_of_generated_columns_in_full_rows() {
+        let t = table(&[false, false, true, true]);
+        assert_eq!(
+            t.implicit_columns(4).unwrap(),
+            vec![Some(0), Some(1), None, None]
+        );
+        assert_eq!(t.implicit_columns(2).unwrap(), vec![Some(0), Some(1)]);
+        let err = t.implicit_columns(3).unwrap_err();
+        assert!(
+            err.contains("row has 3 values but table `d`.`t` has 4 columns (2 not generated)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn named_columns_match_case_insensitively() {
         let t = table(&[false, false]);
-        assert_eq!(t.named_columns(&["C1".into(), "c0".into()]).unwrap(), vec![1, 0]);
-        assert!(t.named_columns(&["nope".into()]).unwrap_err().to_string().contains("no column `nope`"));
+        assert_eq!(
+            t.named_columns(&["C1".into(), "c0".into()]).unwrap(),
+            vec![1, 0]
+        );
+        assert!(t
+            .named_columns(&["nope".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("no column `nope`"));
     }
 
     #[test]

@@ -47,15 +47,22 @@ impl TidbTarget {
     /// Opens a connection pool and checks the server answers.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, BackendError> {
         // `setup`, not `init`: the pool resets sessions when a connection comes back.
-        let mut setup = vec!["SET NAMES utf8mb4".to_string(), "SET SESSION foreign_key_checks = 0".to_string()];
+        let mut setup = vec![
+            "SET NAMES utf8mb4".to_string(),
+            "SET SESSION foreign_key_checks = 0".to_string(),
+        ];
         if let Some(mode) = &opts.sql_mode {
-            setup.push(format!("SET SESSION sql_mode = '{}'", mode.replace('\'', "''")));
+            setup.push(format!(
+                "SET SESSION sql_mode = '{}'",
+                mode.replace('\'', "''")
+            ));
         }
         for (k, v) in &opts.session_vars {
             setup.push(format!("SET SESSION {k} = {v}"));
         }
         let max = opts.max_connections.max(2);
-        let constraints = PoolConstraints::new(1, max).ok_or_else(|| BackendError::Schema("bad pool size".into()))?;
+        let constraints = PoolConstraints::new(1, max)
+            .ok_or_else(|| BackendError::Schema("bad pool size".into()))?;
         let builder = OptsBuilder::default()
             .ip_or_hostname(opts.host.clone())
             .tcp_port(opts.port)
@@ -67,7 +74,10 @@ impl TidbTarget {
             .ssl_opts(ssl_opts(opts)?);
         let pool = Pool::new(builder);
         let target = format!("{}:{}", opts.host, opts.port);
-        let mut conn = pool.get_conn().await.map_err(|e| BackendError::from_mysql(format!("connecting to {target}"), e))?;
+        let mut conn = pool
+            .get_conn()
+            .await
+            .map_err(|e| BackendError::from_mysql(format!("connecting to {target}"), e))?;
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .await
@@ -76,8 +86,15 @@ impl TidbTarget {
             .query_first("SELECT @@SESSION.sql_mode")
             .await
             .map_err(|e| BackendError::from_mysql("reading sql_mode", e))?;
-        let no_backslash_escapes = mode.unwrap_or_default().to_ascii_uppercase().contains("NO_BACKSLASH_ESCAPES");
-        Ok(TidbTarget { pool, version: version.unwrap_or_default().into(), no_backslash_escapes })
+        let no_backslash_escapes = mode
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+            .contains("NO_BACKSLASH_ESCAPES");
+        Ok(TidbTarget {
+            pool,
+            version: version.unwrap_or_default().into(),
+            no_backslash_escapes,
+        })
     }
 
     /// The server's `VERSION()`.
@@ -92,7 +109,10 @@ impl TidbTarget {
 
     /// A connection from the pool.
     pub async fn conn(&self) -> Result<Conn, BackendError> {
-        self.pool.get_conn().await.map_err(|e| BackendError::from_mysql("getting a connection", e))
+        self.pool
+            .get_conn()
+            .await
+            .map_err(|e| BackendError::from_mysql("getting a connection", e))
     }
 
     /// Runs statements in order on one connection, after `USE db` when `db` is given.
@@ -104,9 +124,41 @@ impl TidbTarget {
                 .map_err(|e| BackendError::from_mysql(format!("USE {db}"), e))?;
         }
         for s in statements {
-            conn.query_drop(s.as_str()).await.map_err(|e| BackendError::from_mysql(shorten(s), e))?;
+            conn.query_drop(s.as_str())
+                .await
+                .map_err(|e| BackendError::from_mysql(shorten(s), e))?;
         }
         Ok(())
+    }
+
+    /// Runs a schema file's statements in order on one connection, after `USE db` when given,
+    /// so that session variables one statement saves are there for a later one to restore
+    /// (mysqldump's `SET @OLD_TIME_ZONE=@@TIME_ZONE` … `SET TIME_ZONE=@OLD_TIME_ZONE`). A
+    /// statement failing with a server error code in `tolerated` is skipped; the skipped ones
+    /// are returned as (index, code).
+    pub async fn exec_tolerating(
+        &self,
+        db: Option<&str>,
+        statements: &[String],
+        tolerated: &[u16],
+    ) -> Result<Vec<(usize, u16)>, BackendError> {
+        let mut conn = self.conn().await?;
+        if let Some(db) = db {
+            conn.query_drop(format!("USE {}", super::quote_ident(db)))
+                .await
+                .map_err(|e| BackendError::from_mysql(format!("USE {db}"), e))?;
+        }
+        let mut skipped = Vec::new();
+        for (i, s) in statements.iter().enumerate() {
+            match conn.query_drop(s.as_str()).await {
+                Ok(()) => {}
+                Err(mysql_async::Error::Server(e)) if tolerated.contains(&e.code) => {
+                    skipped.push((i, e.code))
+                }
+                Err(e) => return Err(BackendError::from_mysql(shorten(s), e)),
+            }
+        }
+        Ok(skipped)
     }
 
     /// Reads a table's columns and storage engine; an error if it does not exist.
@@ -122,7 +174,9 @@ impl TidbTarget {
             .await
             .map_err(|e| BackendError::from_mysql(ctx(), e))?;
         if rows.is_empty() {
-            return Err(BackendError::Schema(format!("table `{db}`.`{name}` does not exist on the target")));
+            return Err(BackendError::Schema(format!(
+                "table `{db}`.`{name}` does not exist on the target"
+            )));
         }
         let engine: Option<Option<String>> = conn
             .exec_first(
@@ -144,7 +198,10 @@ impl TidbTarget {
             db: db.into(),
             name: name.into(),
             columns,
-            transactional: matches!(engine.as_str(), "innodb" | "" | "rocksdb" | "tokudb" | "ndbcluster" | "aria"),
+            transactional: matches!(
+                engine.as_str(),
+                "innodb" | "" | "rocksdb" | "tokudb" | "ndbcluster" | "aria"
+            ),
         })
     }
 
@@ -154,7 +211,9 @@ impl TidbTarget {
         let row: Option<u8> = conn
             .query_first(format!("SELECT 1 FROM {} LIMIT 1", table.qualified_name()))
             .await
-            .map_err(|e| BackendError::from_mysql(format!("checking {} is empty", table.qualified_name()), e))?;
+            .map_err(|e| {
+                BackendError::from_mysql(format!("checking {} is empty", table.qualified_name()), e)
+            })?;
         Ok(row.is_none())
     }
 
@@ -165,7 +224,10 @@ impl TidbTarget {
 
     /// Closes every connection; waits until writers have returned theirs (drop them first).
     pub async fn close(self) -> Result<(), BackendError> {
-        self.pool.disconnect().await.map_err(|e| BackendError::from_mysql("closing connections", e))
+        self.pool
+            .disconnect()
+            .await
+            .map_err(|e| BackendError::from_mysql("closing connections", e))
     }
 }
 
