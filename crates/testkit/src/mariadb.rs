@@ -101,6 +101,8 @@ impl MariaDb {
             extern "C" fn stop_shared() {
                 if let Some(db) = SHARED.get() {
                     db.stop_now();
+                    // Statics are never dropped, so the TempDir would stay behind.
+                    let _ = std::fs::remove_dir_all(db.dir.path());
                 }
             }
             // SAFETY: registers a plain function with no captured state.
