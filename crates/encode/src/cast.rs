@@ -8,15 +8,16 @@ use crate::json::encode_json_text;
 use crate::sqlmode::SqlMode;
 use crate::table::{ColumnType, FieldType};
 use crate::time::{parse_datetime, Duration, Time, MAX_DURATION_NANOS};
+use crate::tz::{LocalTime, TimeZone};
 use lightning_parser::FieldKind;
 
 /// Session settings a cast depends on.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CastContext {
     /// SQL mode.
     pub sql_mode: SqlMode,
-    /// Session time zone as a fixed offset east of UTC, in seconds (TIMESTAMP conversion).
-    pub tz_offset_secs: i32,
+    /// Session time zone: TIMESTAMP values are read in it and stored in UTC.
+    pub time_zone: TimeZone,
 }
 
 /// Why a value was rejected (strict mode) — the message names the problem, not the value.
@@ -269,16 +270,7 @@ pub fn cast_value(
                 t = Time::ZERO;
             }
             if ft.tp == T::Timestamp && !t.is_zero() {
-                let utc = t.add_seconds(-i64::from(ctx.tz_offset_secs));
-                let secs = utc.to_unix_seconds();
-                if !(1..=2_147_483_647).contains(&secs) || zero_part {
-                    if strict {
-                        return Err("incorrect timestamp value".into());
-                    }
-                    t = Time::ZERO;
-                } else {
-                    t = utc;
-                }
+                t = timestamp_to_utc(t, zero_part, &ctx.time_zone, strict)?;
             }
             *out = Datum::Time(t);
         }
@@ -403,4 +395,33 @@ pub fn char_boundary(b: &[u8], n: usize) -> usize {
         }
     }
     b.len()
+}
+
+/// TiDB's TIMESTAMP check and conversion from the session zone to UTC (`checkTimestampType`,
+/// `adjustTimestampErrForDST`): out of range is an error (strict) or zero; a time in a DST
+/// gap is an error (strict) or moved to the gap's edge.
+fn timestamp_to_utc(
+    t: Time,
+    zero_part: bool,
+    tz: &TimeZone,
+    strict: bool,
+) -> Result<Time, CastError> {
+    const RANGE: std::ops::RangeInclusive<i64> = 1..=2_147_483_647;
+    let local = t.to_unix_seconds();
+    let (utc, err) = match tz.local_to_utc(local) {
+        LocalTime::Exact(u) => (Some(Time::from_unix_seconds(u, t.micro)), None),
+        LocalTime::Gap { adjusted } if RANGE.contains(&adjusted) => (
+            Some(Time::from_unix_seconds(adjusted, 0)),
+            Some("incorrect timestamp value: in a daylight-saving gap of the session time zone"),
+        ),
+        LocalTime::Gap { .. } | LocalTime::Invalid => (None, None),
+    };
+    match utc {
+        Some(u) if !zero_part && RANGE.contains(&u.to_unix_seconds()) => match err {
+            Some(e) if strict => Err(e.into()),
+            _ => Ok(u),
+        },
+        _ if strict => Err("incorrect timestamp value".into()),
+        _ => Ok(Time::ZERO),
+    }
 }

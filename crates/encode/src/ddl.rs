@@ -569,6 +569,7 @@ pub fn parse_create_table(sql: &str, table_id: i64) -> Result<TableInfo, SchemaE
         });
         next_index_id += 1;
     }
+    let common_handle_version = u16::from(matches!(handle, HandleKind::Clustered { .. }));
     Ok(TableInfo {
         id: table_id,
         name,
@@ -580,7 +581,7 @@ pub fn parse_create_table(sql: &str, table_id: i64) -> Result<TableInfo, SchemaE
         auto_random_base: ar_base,
         charset: tbl_charset,
         collation: tbl_collation,
-        common_handle_version: 1,
+        common_handle_version,
     })
 }
 
@@ -736,7 +737,10 @@ fn parse_column(
                 ft.tp = T::Double;
             }
         }
-        T::DateTime | T::Timestamp | T::Time => ft.decimal = arg(0).unwrap_or(0) as u8,
+        T::DateTime | T::Timestamp | T::Time => {
+            ft.flen = flen_default;
+            ft.decimal = arg(0).unwrap_or(0) as u8;
+        }
         T::Blob if arg(0).is_some() => ft.flen = arg(0).unwrap_or(flen_default),
         _ => ft.flen = arg(0).unwrap_or(flen_default),
     }
@@ -786,7 +790,11 @@ fn parse_column(
             col.not_null = true;
         } else if p.eat_kw("NULL") {
         } else if p.eat_kw("DEFAULT") {
-            col.default = Some(parse_default(p)?);
+            // `DEFAULT NULL` is stored like no DEFAULT clause, as TiDB's table info does.
+            col.default = match parse_default(p)? {
+                DefaultValue::Literal(None) => None,
+                d => Some(d),
+            };
         } else if p.eat_kw("AUTO_INCREMENT") {
             col.auto_increment = true;
         } else if p.eat_kw("AUTO_RANDOM") {
@@ -874,6 +882,14 @@ fn parse_column(
         } else {
             break;
         }
+    }
+    // TiDB's display widths: one less for unsigned integers without an explicit width
+    // (BIGINT excepted), and room for the fraction of temporal types with an fsp.
+    if col.ft.unsigned && args.is_empty() && col.ft.is_integer() && tp != T::BigInt {
+        col.ft.flen -= 1;
+    }
+    if matches!(tp, T::DateTime | T::Timestamp | T::Time) && col.ft.decimal > 0 {
+        col.ft.flen = flen_default + 1 + u32::from(col.ft.decimal);
     }
     Ok((col, cs, idx))
 }

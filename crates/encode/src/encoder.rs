@@ -24,6 +24,7 @@ use crate::rowv2::RowV2Encoder;
 use crate::sqlmode::SqlMode;
 use crate::table::{ColumnInfo, ColumnType, DefaultValue, HandleKind, IndexInfo, TableInfo};
 use crate::time::Time;
+use crate::tz::TimeZone;
 use lightning_parser::{Field, FieldKind};
 
 /// Session settings of an encoder.
@@ -31,8 +32,8 @@ use lightning_parser::{Field, FieldKind};
 pub struct EncodeOptions {
     /// SQL mode (`[tidb] sql-mode`).
     pub sql_mode: SqlMode,
-    /// Session time zone offset east of UTC in seconds.
-    pub tz_offset_secs: i32,
+    /// Session time zone (`time_zone`): TIMESTAMP input is read in it and stored in UTC.
+    pub time_zone: TimeZone,
     /// Unix seconds used for `CURRENT_TIMESTAMP` defaults.
     pub timestamp: i64,
     /// Lightning's `AutoRandomSeed`: seeds Go's `math/rand` for the AUTO_RANDOM shard.
@@ -43,7 +44,7 @@ impl Default for EncodeOptions {
     fn default() -> Self {
         EncodeOptions {
             sql_mode: SqlMode::parse(SqlMode::LIGHTNING_DEFAULT),
-            tz_offset_secs: 0,
+            time_zone: TimeZone::utc(),
             timestamp: 0,
             auto_random_seed: 0,
         }
@@ -63,6 +64,8 @@ pub struct MaxIds {
 pub struct Encoder<'t> {
     table: &'t TableInfo,
     cast: CastContext,
+    /// The session's cast settings but in UTC, for defaults TiDB stores in UTC.
+    utc_cast: CastContext,
     opts: EncodeOptions,
     /// field position -> column offset
     field_map: Vec<usize>,
@@ -122,7 +125,11 @@ impl<'t> Encoder<'t> {
             table,
             cast: CastContext {
                 sql_mode: opts.sql_mode,
-                tz_offset_secs: opts.tz_offset_secs,
+                time_zone: opts.time_zone.clone(),
+            },
+            utc_cast: CastContext {
+                sql_mode: opts.sql_mode,
+                time_zone: TimeZone::utc(),
             },
             opts,
             field_map: Vec::new(),
@@ -285,6 +292,10 @@ impl<'t> Encoder<'t> {
                 cast_value(FieldKind::Text, b, &c.ft, &self.cast, slot)
                     .map_err(|m| Self::cast_err(c, m))?
             }
+            Some(DefaultValue::Utc(b)) => {
+                cast_value(FieldKind::Text, b, &c.ft, &self.utc_cast, slot)
+                    .map_err(|m| Self::cast_err(c, m))?
+            }
             Some(DefaultValue::Binary(b)) => {
                 cast_value(FieldKind::Binary, b, &c.ft, &self.cast, slot)
                     .map_err(|m| Self::cast_err(c, m))?
@@ -294,7 +305,8 @@ impl<'t> Encoder<'t> {
                 let secs = if c.ft.tp == ColumnType::Timestamp {
                     self.opts.timestamp
                 } else {
-                    self.opts.timestamp + i64::from(self.opts.tz_offset_secs)
+                    self.opts.timestamp
+                        + i64::from(self.opts.time_zone.offset_at(self.opts.timestamp))
                 };
                 let mut t = Time::from_unix_seconds(secs, 0);
                 if c.ft.tp == ColumnType::Date {

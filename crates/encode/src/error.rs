@@ -40,6 +40,9 @@ pub enum SchemaError {
         /// What is unsupported.
         message: String,
     },
+    /// TiDB's table-info JSON could not be read.
+    #[error("cannot read TiDB table info JSON: {0}")]
+    Json(String),
     /// The definition is inconsistent (unknown column in an index, duplicate name...).
     #[error("invalid table `{table}`: {message}")]
     Invalid {

@@ -7,7 +7,8 @@
 //! while a [`KvChecksum`] accumulates what `ADMIN CHECKSUM TABLE` will report.
 //! No I/O and no async: callers feed bytes and reuse buffers.
 //!
-//! Data flow: [`ddl::parse_create_table`] (or TiDB's metadata) → [`TableInfo`] →
+//! Data flow: [`ddl::parse_create_table`] (or TiDB's table-info JSON via
+//! [`TableInfo::from_tidb_json`]) → [`TableInfo`] →
 //! [`Encoder::encode_row`] (cast via [`cast`], keys via [`key`], values via
 //! [`rowv2`]) → [`KvPairs`] → [`KvPairs::checksum`].
 //!
@@ -15,6 +16,8 @@
 //! [`decimal`], [`time`], [`json`] (value types), [`collate`] (index sort keys),
 //! [`autoid`] / [`gorand`] (AUTO_RANDOM and shard row ids), [`key`] (table keys and index
 //! values), [`rowv2`] (row values), [`checksum`].
+//! [`tz`] loads session time zones (the one place that reads files: the system tz
+//! database, once, when options are built).
 
 pub mod autoid;
 pub mod cast;
@@ -33,7 +36,9 @@ pub mod kvpairs;
 pub mod rowv2;
 pub mod sqlmode;
 pub mod table;
+mod tidb_json;
 pub mod time;
+pub mod tz;
 
 pub use checksum::KvChecksum;
 pub use codec::Datum;
@@ -44,3 +49,4 @@ pub use key::Handle;
 pub use kvpairs::{KvPair, KvPairs};
 pub use sqlmode::SqlMode;
 pub use table::TableInfo;
+pub use tz::TimeZone;

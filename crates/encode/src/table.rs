@@ -1,7 +1,8 @@
 //! TiDB's table model: columns with their field types, indexes, and the handle kind.
 //!
 //! Built from a `CREATE TABLE` statement by [`crate::ddl`] (ids as TiDB assigns them
-//! to a freshly created table) or filled in from the metadata a running TiDB reports.
+//! to a freshly created table) or from the table-info JSON a running TiDB reports
+//! ([`TableInfo::from_tidb_json`], with [`TableInfo::to_tidb_json`] as its inverse).
 
 use crate::collate::Collation;
 
@@ -131,6 +132,8 @@ pub enum DefaultValue {
     CurrentTimestamp,
     /// An expression we keep as text but cannot evaluate yet.
     Expr(String),
+    /// A TIMESTAMP literal already in UTC, as TiDB stores it (column info version ≥ 1).
+    Utc(Vec<u8>),
 }
 
 /// A generated column's expression.
@@ -155,7 +158,7 @@ pub struct ColumnInfo {
     pub ft: FieldType,
     /// `NOT NULL` (primary-key columns are implicitly NOT NULL).
     pub not_null: bool,
-    /// `DEFAULT …`, if any.
+    /// `DEFAULT …`, if any (`DEFAULT NULL` is `None`, as TiDB's table info has it).
     pub default: Option<DefaultValue>,
     /// `AUTO_INCREMENT`.
     pub auto_increment: bool,
@@ -233,7 +236,7 @@ pub struct TableInfo {
     pub charset: String,
     /// Table default collation.
     pub collation: String,
-    /// Index-value layout version of clustered tables (TiDB writes 1).
+    /// Index-value layout version of clustered tables (TiDB writes 1; 0 without a common handle).
     pub common_handle_version: u16,
 }
 
