@@ -2,7 +2,7 @@
 
 use crate::{ddl, LightningError};
 use lightning_backend::tidb::{quote_ident, TidbTarget};
-use lightning_source::{Dump, SourceFile};
+use lightning_source::{DatabaseSource, Dump, SourceFile};
 
 /// MySQL errors meaning "already there": 1007 database exists, 1050 table exists.
 const ALREADY_EXISTS: [u16; 2] = [1007, 1050];
@@ -15,15 +15,22 @@ pub(crate) async fn create_tables(target: &TidbTarget, dump: &Dump, charset: &st
             None => vec![format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(&db.name))],
         };
         exec_tolerant(target, None, &create).await?;
-        for table in &db.tables {
-            if let Some(f) = &table.schema_file {
-                let stmts: Vec<String> =
-                    statements(f, charset)?.iter().map(|s| ddl::rewrite_create_table(s, &db.name, &table.name)).collect();
-                exec_tolerant(target, Some(&db.name), &stmts).await?;
-            }
+        for (name, f) in table_schema_files(db) {
+            let stmts: Vec<String> =
+                statements(f, charset)?.iter().map(|s| ddl::rewrite_create_table(s, &db.name, name)).collect();
+            exec_tolerant(target, Some(&db.name), &stmts).await?;
         }
     }
     Ok(())
+}
+
+/// The `CREATE TABLE` files to run, by target name: the tables', then Dumpling's placeholder
+/// tables of the views, as upstream creates them. A view may select from a view of a later
+/// database; the placeholder stands in until that view's file replaces it.
+fn table_schema_files(db: &DatabaseSource) -> impl Iterator<Item = (&str, &SourceFile)> {
+    let tables = db.tables.iter().filter_map(|t| Some((t.name.as_str(), t.schema_file.as_ref()?)));
+    let views = db.views.iter().filter_map(|v| Some((v.name.as_str(), v.schema_file.as_ref()?)));
+    tables.chain(views)
 }
 
 /// Creates the dump's views, in dump order, once every table exists.
@@ -55,4 +62,47 @@ async fn exec_tolerant(target: &TidbTarget, db: Option<&str>, stmts: &[String]) 
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightning_source::{Compression, DataFormat, TableSource, ViewSource};
+
+    fn file(rel: &str, format: DataFormat) -> SourceFile {
+        SourceFile { path: rel.into(), rel: rel.into(), size: 1, format, compression: Compression::None, key: String::new() }
+    }
+
+    /// lightning_view: db0.v2 selects from db1.v1, whose view is created after v2; v1's
+    /// placeholder table must exist by then.
+    #[test]
+    fn view_placeholder_tables_are_created_with_the_tables() {
+        let db = DatabaseSource {
+            name: "db1".into(),
+            schema_file: None,
+            tables: vec![TableSource {
+                db: "db1".into(),
+                name: "tbl".into(),
+                schema_file: Some(file("db1.tbl-schema.sql", DataFormat::TableSchema)),
+                data_files: vec![],
+                total_size: 0,
+            }],
+            views: vec![
+                ViewSource {
+                    db: "db1".into(),
+                    name: "v1".into(),
+                    schema_file: Some(file("db1.v1-schema.sql", DataFormat::TableSchema)),
+                    view_file: file("db1.v1-schema-view.sql", DataFormat::ViewSchema),
+                },
+                ViewSource {
+                    db: "db1".into(),
+                    name: "v3".into(),
+                    schema_file: None,
+                    view_file: file("db1.v3-schema-view.sql", DataFormat::ViewSchema),
+                },
+            ],
+        };
+        let got: Vec<(&str, &str)> = table_schema_files(&db).map(|(n, f)| (n, f.rel.as_str())).collect();
+        assert_eq!(got, [("tbl", "db1.tbl-schema.sql"), ("v1", "db1.v1-schema.sql")]);
+    }
 }
