@@ -33,6 +33,10 @@ pub trait RowEncoder: Send {
 
     /// Returns the unit still being filled, if any (call at the end of a chunk).
     fn flush(&mut self) -> Option<Self::Encoded>;
+
+    /// The character set the source's text is in, before any row is encoded: a dump's own
+    /// `SET NAMES`, else `[mydumper] data-character-set` (`binary`: bytes as they are).
+    fn set_source_charset(&mut self, _charset: &str) {}
 }
 
 /// Writes encoded units to the target; runs on the I/O runtime.

@@ -25,6 +25,8 @@ pub(crate) struct ChunkRead<'a> {
     pub read_block_size: usize,
     pub io: &'a BlockingSemaphore,
     pub stop: &'a StopFlag,
+    /// `[mydumper] data-character-set`: the charset of text a file does not declare.
+    pub data_charset: &'a str,
 }
 
 /// Reads, parses and encodes the chunk, sending each unit to `tx`. Returns the number of
@@ -64,6 +66,7 @@ pub(crate) fn read_chunk<E: RowEncoder>(
     let (mut start, mut read_total, mut eof, mut want) = (0usize, 0u64, false, block);
     let mut batch = RowBatch::new();
     let mut units = Vec::new();
+    let mut charset_known = false;
     loop {
         if job.stop.is_stopped() {
             return Err(LightningError::Cancelled);
@@ -78,6 +81,16 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             buf.truncate(old + n);
             read_total += n as u64;
             eof = n == 0 || read_total >= limit;
+        }
+        if !charset_known {
+            // Dumps say how their text is encoded (mydumper and Dumpling `SET NAMES binary`:
+            // the columns' own bytes; mysqldump `utf8mb4`) before the first INSERT.
+            let declared = match job.format {
+                Format::Sql { .. } if chunk.offset == 0 => declared_charset(&buf),
+                _ => None,
+            };
+            encoder.set_source_charset(declared.as_deref().unwrap_or(job.data_charset));
+            charset_known = true;
         }
         let had_rows = !batch.is_empty();
         let consumed = parser
@@ -116,6 +129,21 @@ pub(crate) fn read_chunk<E: RowEncoder>(
     Ok(read_total)
 }
 
+/// The charset of the last `SET NAMES x` (bare or in a `/*!40101 … */` comment) before the
+/// first `INSERT`/`REPLACE` of a dump's first block.
+fn declared_charset(head: &[u8]) -> Option<String> {
+    let lower = head.to_ascii_lowercase();
+    let find = |needle: &[u8]| lower.windows(needle.len()).position(|w| w == needle);
+    let end = [find(b"insert"), find(b"replace")].into_iter().flatten().min().unwrap_or(lower.len());
+    let lower = &lower[..end];
+    let at = lower.windows(9).rposition(|w| w == b"set names")? + 9;
+    let rest = &lower[at..];
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
+    let rest = rest.strip_prefix(b"'").unwrap_or(rest);
+    let name: Vec<u8> = rest.iter().copied().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').collect();
+    (!name.is_empty()).then(|| String::from_utf8_lossy(&name).into_owned())
+}
+
 enum OpenError {
     Source(lightning_source::SourceError),
     Io(std::io::Error),
@@ -143,5 +171,21 @@ fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declared_charset;
+
+    #[test]
+    fn dumps_declare_their_charset_before_the_first_insert() {
+        let mydumper = b"/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\nINSERT INTO `t` VALUES (1)";
+        assert_eq!(declared_charset(mydumper).as_deref(), Some("binary"));
+        let mysqldump = b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n/*!40101 SET NAMES utf8mb4 */;\nLOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES ('set names latin1')";
+        assert_eq!(declared_charset(mysqldump).as_deref(), Some("utf8mb4"));
+        assert_eq!(declared_charset(b"SET NAMES 'GBK';\nREPLACE INTO t VALUES (1)").as_deref(), Some("gbk"));
+        assert_eq!(declared_charset(b"INSERT INTO t VALUES ('SET NAMES latin1')"), None);
+        assert_eq!(declared_charset(b""), None);
     }
 }

@@ -122,6 +122,7 @@ async fn import_chunk(ctx: Arc<Ctx>, table: Arc<TargetTable>, chunk: Chunk) -> R
             read_block_size: reader_ctx.cfg.mydumper.read_block_size as usize,
             io: &reader_ctx.io,
             stop: &reader_ctx.stop,
+            data_charset: &reader_ctx.cfg.mydumper.data_character_set,
         };
         read_chunk(job, &mut encoder, &tx)
     });

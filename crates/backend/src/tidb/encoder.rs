@@ -32,6 +32,8 @@ pub struct SqlBatch {
     pub start_offset: u64,
     /// The source file, for messages.
     pub file: Arc<str>,
+    /// The character set the statement's text is in (`SET NAMES`); `None` = the session's.
+    pub charset: Option<Arc<str>>,
 }
 
 impl SqlBatch {
@@ -64,6 +66,7 @@ pub struct SqlEncoder {
     head: Vec<u8>,
     current: Option<SqlBatch>,
     last_offset: u64,
+    charset: Option<Arc<str>>,
 }
 
 impl SqlEncoder {
@@ -83,6 +86,7 @@ impl SqlEncoder {
             head: Vec::new(),
             current: None,
             last_offset: start_offset,
+            charset: None,
         }
     }
 
@@ -164,6 +168,7 @@ impl RowEncoder for SqlEncoder {
                 rows: Vec::new(),
                 start_offset: self.last_offset,
                 file: self.file.clone(),
+                charset: self.charset.clone(),
             });
             if !cur.rows.is_empty() {
                 cur.sql.push(b',');
@@ -192,6 +197,15 @@ impl RowEncoder for SqlEncoder {
 
     fn flush(&mut self) -> Option<SqlBatch> {
         self.current.take()
+    }
+
+    /// Ignores names that are not plain charset identifiers (they are never sent).
+    fn set_source_charset(&mut self, charset: &str) {
+        if !charset.is_empty() && charset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.charset = Some(charset.into());
+        } else {
+            tracing::warn!(file = %self.file, charset, "ignoring a character set name that is not an identifier");
+        }
     }
 }
 

@@ -14,8 +14,10 @@ pub fn write_literal(out: &mut Vec<u8>, field: Field<'_>, kind: ColumnKind, no_b
         FieldKind::Binary => write_hex(out, field.bytes),
         FieldKind::Text if kind.is_numeric() && is_number(field.bytes) => out.extend_from_slice(field.bytes),
         FieldKind::Text | FieldKind::Number => {
-            if kind == ColumnKind::Binary || kind == ColumnKind::Bit {
-                out.extend_from_slice(b"_binary");
+            match kind {
+                ColumnKind::Binary | ColumnKind::Bit => out.extend_from_slice(b"_binary"),
+                ColumnKind::Json => out.extend_from_slice(b"_utf8mb4"),
+                _ => {}
             }
             write_text_literal(out, field.bytes, no_backslash_escapes)
         }

@@ -13,7 +13,10 @@ pub enum ColumnKind {
     Bit,
     /// BINARY, VARBINARY, BLOB and spatial types: text is raw bytes (`_binary'…'`).
     Binary,
-    /// Everything else (strings, dates, times, ENUM, SET, JSON): quoted text.
+    /// JSON (MySQL, TiDB): text sent as `_utf8mb4'…'`, since JSON is always UTF-8 and a
+    /// binary session's strings are not accepted as JSON.
+    Json,
+    /// Everything else (strings, dates, times, ENUM, SET; MariaDB's JSON is LONGTEXT): quoted text.
     Text,
 }
 
@@ -31,6 +34,7 @@ impl ColumnKind {
             | "multilinestring" | "multipolygon" | "geometrycollection" | "geomcollection" => {
                 ColumnKind::Binary
             }
+            "json" => ColumnKind::Json,
             _ => ColumnKind::Text,
         }
     }

@@ -15,6 +15,8 @@ const MAX_ATTEMPTS: u32 = 8;
 pub struct SqlWriter {
     conn: Conn,
     table: Arc<TargetTable>,
+    /// The `SET NAMES` this session runs with, when changed from the pool's default.
+    charset: Option<Arc<str>>,
 }
 
 enum Outcome {
@@ -24,7 +26,7 @@ enum Outcome {
 
 impl SqlWriter {
     pub(crate) fn new(conn: Conn, table: Arc<TargetTable>) -> Self {
-        SqlWriter { conn, table }
+        SqlWriter { conn, table, charset: None }
     }
 
     /// Sends one statement, retrying with backoff while the server says it did nothing.
@@ -53,6 +55,16 @@ impl RowWriter for SqlWriter {
     type Encoded = SqlBatch;
 
     async fn write(&mut self, batch: SqlBatch) -> Result<WriteReport, BackendError> {
+        if batch.charset.is_some() && batch.charset != self.charset {
+            if let Some(cs) = &batch.charset {
+                // The encoder only lets identifier characters through.
+                self.conn
+                    .query_drop(format!("SET NAMES {cs}"))
+                    .await
+                    .map_err(|e| BackendError::from_mysql(format!("SET NAMES {cs} for {}", batch.file), e))?;
+            }
+            self.charset = batch.charset.clone();
+        }
         let mut report = WriteReport { rows: 0, bytes: batch.source_bytes(), rejected: Vec::new() };
         match self.send(&batch.sql).await? {
             Outcome::Done => report.rows = batch.rows.len() as u64,
