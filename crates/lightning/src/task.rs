@@ -54,9 +54,21 @@ impl ImportSummary {
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mb_s = |b: u64, s: f64| b as f64 / 1e6 / s.max(1e-3);
-        writeln!(f, "{:<40} {:>12} {:>14} {:>9} {:>9}", "table", "rows", "bytes", "seconds", "MB/s")?;
+        writeln!(
+            f,
+            "{:<40} {:>12} {:>14} {:>9} {:>9}",
+            "table", "rows", "bytes", "seconds", "MB/s"
+        )?;
         for t in &self.tables {
-            writeln!(f, "{:<40} {:>12} {:>14} {:>9.2} {:>9.2}", t.name, t.rows, t.bytes, t.seconds, mb_s(t.bytes, t.seconds))?;
+            writeln!(
+                f,
+                "{:<40} {:>12} {:>14} {:>9.2} {:>9.2}",
+                t.name,
+                t.rows,
+                t.bytes,
+                t.seconds,
+                mb_s(t.bytes, t.seconds)
+            )?;
         }
         writeln!(
             f,
@@ -68,7 +80,11 @@ impl fmt::Display for ImportSummary {
             mb_s(self.bytes(), self.seconds)
         )?;
         if self.refused_rows > 0 {
-            writeln!(f, "{} rows were refused by the target (see the log for each file and offset)", self.refused_rows)?;
+            writeln!(
+                f,
+                "{} rows were refused by the target (see the log for each file and offset)",
+                self.refused_rows
+            )?;
         }
         Ok(())
     }
@@ -80,7 +96,10 @@ pub async fn run(cfg: Config) -> Result<ImportSummary, LightningError> {
 }
 
 /// Runs an import that stops early (with [`LightningError::Cancelled`]) once `stop` is set.
-pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, LightningError> {
+pub async fn run_with_stop(
+    cfg: Config,
+    stop: Arc<StopFlag>,
+) -> Result<ImportSummary, LightningError> {
     let started = Instant::now();
     if cfg.tikv_importer.backend != Backend::Tidb {
         return Err(LightningError::Unsupported(format!(
@@ -106,7 +125,10 @@ pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSum
     let mut not_empty = Vec::new();
     for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
         let target_table = Arc::new(target.load_table(&table.db, &table.name).await?);
-        if cfg.lightning.check_requirements && strategy == OnDuplicate::Error && !target.is_empty(&target_table).await? {
+        if cfg.lightning.check_requirements
+            && strategy == OnDuplicate::Error
+            && !target.is_empty(&target_table).await?
+        {
             not_empty.push(target_table.qualified_name());
         }
         work.push((table.clone(), target_table));
@@ -122,7 +144,12 @@ pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSum
         }
     }
     let counters = Arc::new(Counters::default());
-    let progress = Progress::start(counters.clone(), total_bytes, work.len(), cfg.cron.log_progress);
+    let progress = Progress::start(
+        counters.clone(),
+        total_bytes,
+        work.len(),
+        cfg.cron.log_progress,
+    );
     let ctx = Arc::new(Ctx {
         target: target.clone(),
         region: Semaphore::new(cfg.lightning.region_concurrency.max(1)),
@@ -135,8 +162,13 @@ pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSum
             max_rows: cfg.tikv_importer.logical_import_batch_rows.max(1) as usize,
             no_backslash_escapes: target.no_backslash_escapes(),
         },
-        sql: Format::Sql { no_backslash_escapes: target.no_backslash_escapes() },
-        csv: Format::Csv { opts: csv_options(&cfg)?, use_header: cfg.mydumper.csv.header_schema_match },
+        sql: Format::Sql {
+            no_backslash_escapes: target.no_backslash_escapes(),
+        },
+        csv: Format::Csv {
+            opts: csv_options(&cfg)?,
+            use_header: cfg.mydumper.csv.header_schema_match,
+        },
         max_errors: cfg.lightning.max_error.type_,
         refused: Mutex::new(Default::default()),
         cfg: cfg.clone(),
@@ -161,11 +193,17 @@ pub async fn run_with_stop(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSum
     let mut summary = ImportSummary::default();
     let mut first_err: Option<LightningError> = None;
     while let Some(joined) = set.join_next().await {
-        match joined.map_err(|e| LightningError::Internal(e.to_string())).and_then(|r| r) {
+        match joined
+            .map_err(|e| LightningError::Internal(e.to_string()))
+            .and_then(|r| r)
+        {
             Ok(t) => summary.tables.push(t),
             Err(e) => {
                 stop.stop();
-                if first_err.as_ref().is_none_or(|f| matches!(f, LightningError::Cancelled)) {
+                if first_err
+                    .as_ref()
+                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
+                {
                     first_err = Some(e);
                 }
             }
@@ -208,8 +246,37 @@ fn connect_options(cfg: &Config) -> ConnectOptions {
         cert_path: path(&security.cert_path),
         key_path: path(&security.key_path),
         max_connections: cfg.lightning.region_concurrency + 2,
-        session_vars: Vec::new(),
+        session_vars: session_vars(cfg),
     }
+}
+
+/// `[tidb.session-vars]`, plus `time_zone = '+00:00'` unless set there: Dumpling, mydumper
+/// and mysqldump write TIMESTAMP values in UTC (each data file says `SET TIME_ZONE='+00:00'`,
+/// a statement the parser skips), so the session must read them in UTC too.
+fn session_vars(cfg: &Config) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = cfg
+        .tidb
+        .session_vars
+        .iter()
+        .filter(|(k, _)| {
+            let ok = k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                tracing::warn!(name = %k, "ignoring [tidb.session-vars] entry: not a variable name");
+            }
+            ok
+        })
+        .map(|(k, v)| {
+            let literal = if v.parse::<f64>().is_ok() { v.clone() } else { format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''")) };
+            (k.clone(), literal)
+        })
+        .collect();
+    if !vars
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("time_zone"))
+    {
+        vars.push(("time_zone".into(), "'+00:00'".into()));
+    }
+    vars
 }
 
 fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
@@ -231,6 +298,7 @@ fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
         trim_last_separator: c.trim_last_separator,
         quoted_null_is_text: false,
     };
-    opts.validate().map_err(|e| LightningError::Unsupported(format!("[mydumper.csv]: {e}")))?;
+    opts.validate()
+        .map_err(|e| LightningError::Unsupported(format!("[mydumper.csv]: {e}")))?;
     Ok(opts)
 }
