@@ -15,7 +15,11 @@ pub struct RejectedRow {
 
 impl std::fmt::Display for RejectedRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (row ending at byte {}): error {}: {}", self.file, self.end_offset, self.code, self.message)
+        write!(
+            f,
+            "{} (row ending at byte {}): error {}: {}",
+            self.file, self.end_offset, self.code, self.message
+        )
     }
 }
 
@@ -72,7 +76,10 @@ impl BackendError {
                 state: s.state,
                 message: s.message,
             },
-            other => BackendError::Connection { context: context.into(), message: other.to_string() },
+            other => BackendError::Connection {
+                context: context.into(),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -82,7 +89,10 @@ impl BackendError {
 /// 1317 query interrupted, 8002/9007/8022/8028 TiDB's write conflict and retryable txn
 /// errors, 9001–9006 TiDB's PD/TiKV unavailable.
 pub(crate) fn is_retryable_code(code: u16) -> bool {
-    matches!(code, 1205 | 1213 | 1040 | 1317 | 8002 | 8022 | 8028 | 9001..=9007)
+    matches!(
+        code,
+        1205 | 1213 | 1040 | 1317 | 8002 | 8022 | 8028 | 9001..=9007
+    )
 }
 
 /// Server error codes that concern the data of a row (so the statement can be retried
@@ -91,7 +101,27 @@ pub(crate) fn is_retryable_code(code: u16) -> bool {
 pub(crate) fn is_row_error_code(code: u16) -> bool {
     matches!(
         code,
-        1048 | 1062 | 1136 | 1263 | 1264 | 1265 | 1292 | 1366 | 1367 | 1406 | 1411 | 1416 | 1451 | 1452
-            | 1586 | 1690 | 1859 | 3140 | 3819 | 4025 | 4078 | 1918 | 1105
+        1048 | 1062
+            | 1136
+            | 1263
+            | 1264
+            | 1265
+            | 1292
+            | 1366
+            | 1367
+            | 1406
+            | 1411
+            | 1416
+            | 1451
+            | 1452
+            | 1586
+            | 1690
+            | 1859
+            | 3140
+            | 3819
+            | 4025
+            | 4078
+            | 1918
+            | 1105
     )
 }

@@ -29,7 +29,11 @@ pub trait RowEncoder: Send {
     type Encoded: Send + 'static;
 
     /// Encodes every row of `batch`, appending finished units to `out`.
-    fn encode(&mut self, batch: &RowBatch, out: &mut Vec<Self::Encoded>) -> Result<(), BackendError>;
+    fn encode(
+        &mut self,
+        batch: &RowBatch,
+        out: &mut Vec<Self::Encoded>,
+    ) -> Result<(), BackendError>;
 
     /// Returns the unit still being filled, if any (call at the end of a chunk).
     fn flush(&mut self) -> Option<Self::Encoded>;
@@ -46,7 +50,10 @@ pub trait RowWriter: Send {
 
     /// Writes one unit. Rows the target refused are returned, not raised, so the
     /// caller can count them against `max-error`; errors are everything else.
-    fn write(&mut self, unit: Self::Encoded) -> impl Future<Output = Result<WriteReport, BackendError>> + Send;
+    fn write(
+        &mut self,
+        unit: Self::Encoded,
+    ) -> impl Future<Output = Result<WriteReport, BackendError>> + Send;
 }
 
 /// What one write did.

@@ -8,20 +8,28 @@ use tracing_subscriber::EnvFilter;
 /// Where logs go: `-` is stdout, empty is a timestamped file in the temp dir (as
 /// upstream), anything else a file path. Returns the file used, if any.
 pub fn init_logging(level: &str, file: &str) -> anyhow::Result<Option<PathBuf>> {
-    let filter = EnvFilter::try_new(level_directive(level)).with_context(|| format!("bad log level {level:?}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_target(false);
+    let filter = EnvFilter::try_new(level_directive(level))
+        .with_context(|| format!("bad log level {level:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_target(false);
     if file == "-" {
         builder.with_writer(std::io::stdout).init();
         return Ok(None);
     }
     let path = if file.is_empty() {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         std::env::temp_dir().join(format!("lightning.log.{secs}"))
     } else {
         PathBuf::from(file)
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating log folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating log folder {}", dir.display()))?;
     }
     let f = std::fs::OpenOptions::new()
         .create(true)

@@ -7,7 +7,8 @@ use lightning_backend::tidb::quote_ident;
 /// Rewrites `CREATE DATABASE|SCHEMA [IF NOT EXISTS] name …` to create `db`; other
 /// statements are returned unchanged.
 pub(crate) fn rewrite_create_database(stmt: &str, db: &str) -> String {
-    rewrite(stmt, &[&["DATABASE"], &["SCHEMA"]], &quote_ident(db)).unwrap_or_else(|| stmt.to_string())
+    rewrite(stmt, &[&["DATABASE"], &["SCHEMA"]], &quote_ident(db))
+        .unwrap_or_else(|| stmt.to_string())
 }
 
 /// Rewrites `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] [db.]name …` to create `db`.`table`;
@@ -37,7 +38,9 @@ fn rewrite(stmt: &str, kinds: &[&[&str]], new_name: &str) -> Option<String> {
         p.skip_space();
         if p.rest().starts_with("/*!") {
             let end = p.rest().find("*/")?;
-            let inner = p.rest()[3..end].trim_start_matches(|c: char| c.is_ascii_digit()).trim();
+            let inner = p.rest()[3..end]
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim();
             if inner.eq_ignore_ascii_case("IF NOT EXISTS") {
                 p.i += end + 2;
             }
@@ -49,7 +52,11 @@ fn rewrite(stmt: &str, kinds: &[&[&str]], new_name: &str) -> Option<String> {
         p.i += 1;
         p.ident()?;
     }
-    Some(format!("CREATE {} IF NOT EXISTS {new_name}{}", kind.join(" "), p.rest()))
+    Some(format!(
+        "CREATE {} IF NOT EXISTS {new_name}{}",
+        kind.join(" "),
+        p.rest()
+    ))
 }
 
 struct Cursor<'a> {
@@ -84,7 +91,9 @@ impl<'a> Cursor<'a> {
         let r = self.rest();
         let head = r.get(..w.len())?;
         let next = r[w.len()..].chars().next();
-        if head.eq_ignore_ascii_case(w) && !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if head.eq_ignore_ascii_case(w)
+            && !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             self.i += w.len();
             Some(())
         } else {
@@ -108,7 +117,9 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
-        let n = r.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(r.len());
+        let n = r
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(r.len());
         if n == 0 {
             return None;
         }
@@ -123,13 +134,22 @@ mod tests {
 
     #[test]
     fn databases_get_their_target_name_and_if_not_exists() {
-        assert_eq!(rewrite_create_database("CREATE DATABASE `CSV`", "csv"), "CREATE DATABASE IF NOT EXISTS `csv`");
+        assert_eq!(
+            rewrite_create_database("CREATE DATABASE `CSV`", "csv"),
+            "CREATE DATABASE IF NOT EXISTS `csv`"
+        );
         assert_eq!(
             rewrite_create_database("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `a``b` /*!40100 DEFAULT CHARACTER SET utf8mb4 */", "x"),
             "CREATE DATABASE IF NOT EXISTS `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
         );
-        assert_eq!(rewrite_create_database("create schema if not exists db1 charset latin1", "db1"), "CREATE SCHEMA IF NOT EXISTS `db1` charset latin1");
-        assert_eq!(rewrite_create_database("SET NAMES binary", "x"), "SET NAMES binary");
+        assert_eq!(
+            rewrite_create_database("create schema if not exists db1 charset latin1", "db1"),
+            "CREATE SCHEMA IF NOT EXISTS `db1` charset latin1"
+        );
+        assert_eq!(
+            rewrite_create_database("SET NAMES binary", "x"),
+            "SET NAMES binary"
+        );
     }
 
     #[test]
@@ -138,9 +158,25 @@ mod tests {
             rewrite_create_table("CREATE TABLE `threads` (\n `a` int)", "csv", "threads"),
             "CREATE TABLE IF NOT EXISTS `csv`.`threads` (\n `a` int)"
         );
-        assert_eq!(rewrite_create_table("/* c */ create table IF NOT EXISTS s3.t(i int)", "s3_test", "tbl"), "CREATE TABLE IF NOT EXISTS `s3_test`.`tbl`(i int)");
-        assert_eq!(rewrite_create_table("CREATE TABLE tablex (i int)", "d", "t"), "CREATE TABLE IF NOT EXISTS `d`.`t` (i int)");
-        assert_eq!(rewrite_create_table("/*!40101 SET NAMES binary*/", "d", "t"), "/*!40101 SET NAMES binary*/");
-        assert_eq!(rewrite_create_table("CREATE VIEW v AS SELECT 1", "d", "t"), "CREATE VIEW v AS SELECT 1");
+        assert_eq!(
+            rewrite_create_table(
+                "/* c */ create table IF NOT EXISTS s3.t(i int)",
+                "s3_test",
+                "tbl"
+            ),
+            "CREATE TABLE IF NOT EXISTS `s3_test`.`tbl`(i int)"
+        );
+        assert_eq!(
+            rewrite_create_table("CREATE TABLE tablex (i int)", "d", "t"),
+            "CREATE TABLE IF NOT EXISTS `d`.`t` (i int)"
+        );
+        assert_eq!(
+            rewrite_create_table("/*!40101 SET NAMES binary*/", "d", "t"),
+            "/*!40101 SET NAMES binary*/"
+        );
+        assert_eq!(
+            rewrite_create_table("CREATE VIEW v AS SELECT 1", "d", "t"),
+            "CREATE VIEW v AS SELECT 1"
+        );
     }
 }

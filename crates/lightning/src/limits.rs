@@ -11,7 +11,10 @@ pub(crate) struct BlockingSemaphore {
 
 impl BlockingSemaphore {
     pub(crate) fn new(n: usize) -> Self {
-        BlockingSemaphore { free: Mutex::new(n.max(1)), cv: Condvar::new() }
+        BlockingSemaphore {
+            free: Mutex::new(n.max(1)),
+            cv: Condvar::new(),
+        }
     }
 
     /// Runs `f` while holding one permit.

@@ -23,10 +23,16 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Starts reporting against `total_bytes` of source data in `tables` tables.
-    pub(crate) fn start(counters: Arc<Counters>, total_bytes: u64, tables: usize, log_every: Duration) -> Self {
+    pub(crate) fn start(
+        counters: Arc<Counters>,
+        total_bytes: u64,
+        tables: usize,
+        log_every: Duration,
+    ) -> Self {
         let started = Instant::now();
         if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
@@ -38,11 +44,18 @@ impl Progress {
                 loop {
                     b.set_position(c.bytes.load(Ordering::Relaxed));
                     let done = c.tables_done.load(Ordering::Relaxed);
-                    b.set_message(format!("{} rows, tables {done}/{tables}", c.rows.load(Ordering::Relaxed)));
+                    b.set_message(format!(
+                        "{} rows, tables {done}/{tables}",
+                        c.rows.load(Ordering::Relaxed)
+                    ));
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
-            return Progress { counters, bar: Some(bar), task: Some(task) };
+            return Progress {
+                counters,
+                bar: Some(bar),
+                task: Some(task),
+            };
         }
         let c = counters.clone();
         let task = tokio::spawn(async move {
@@ -53,7 +66,11 @@ impl Progress {
                 let bytes = c.bytes.load(Ordering::Relaxed);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 let speed = bytes as f64 / secs;
-                let eta = if speed > 0.0 { total_bytes.saturating_sub(bytes) as f64 / speed } else { f64::NAN };
+                let eta = if speed > 0.0 {
+                    total_bytes.saturating_sub(bytes) as f64 / speed
+                } else {
+                    f64::NAN
+                };
                 tracing::info!(
                     tables = format!("{}/{tables}", c.tables_done.load(Ordering::Relaxed)),
                     rows = c.rows.load(Ordering::Relaxed),
@@ -65,7 +82,11 @@ impl Progress {
                 );
             }
         });
-        Progress { counters, bar: None, task: Some(task) }
+        Progress {
+            counters,
+            bar: None,
+            task: Some(task),
+        }
     }
 
     /// The counters being shown.

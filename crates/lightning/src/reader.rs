@@ -38,15 +38,27 @@ pub(crate) fn read_chunk<E: RowEncoder>(
 ) -> Result<u64, LightningError> {
     let chunk = job.chunk;
     let file = &chunk.file.rel;
-    let io_err = |source| LightningError::Io { file: file.clone(), source };
+    let io_err = |source| LightningError::Io {
+        file: file.clone(),
+        source,
+    };
     let mut input = open_at(chunk).map_err(|e| match e {
         OpenError::Source(e) => LightningError::Source(e),
         OpenError::Io(e) => io_err(e),
     })?;
     let mut parser: Box<dyn ChunkParser> = match (job.format, chunk.file.format) {
-        (Format::Sql { no_backslash_escapes }, DataFormat::Sql) => {
+        (
+            Format::Sql {
+                no_backslash_escapes,
+            },
+            DataFormat::Sql,
+        ) => {
             let p = SqlParser::new(chunk.offset);
-            Box::new(if *no_backslash_escapes { p.no_backslash_escapes() } else { p })
+            Box::new(if *no_backslash_escapes {
+                p.no_backslash_escapes()
+            } else {
+                p
+            })
         }
         (Format::Csv { opts, .. }, DataFormat::Csv) => {
             let p = CsvParser::new(opts.clone(), chunk.offset);
@@ -56,10 +68,18 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             })
         }
         (_, other) => {
-            return Err(LightningError::Unsupported(format!("{file}: {other:?} data files are not supported yet")))
+            return Err(LightningError::Unsupported(format!(
+                "{file}: {other:?} data files are not supported yet"
+            )))
         }
     };
-    let drop_header = matches!(job.format, Format::Csv { use_header: false, .. });
+    let drop_header = matches!(
+        job.format,
+        Format::Csv {
+            use_header: false,
+            ..
+        }
+    );
     let block = job.read_block_size.max(4096);
     let limit = chunk.end.saturating_sub(chunk.offset);
     let mut buf: Vec<u8> = Vec::with_capacity(block * 2);
@@ -77,7 +97,13 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             let room = (want.max(block) as u64).min(limit - read_total) as usize;
             let old = buf.len();
             buf.resize(old + room, 0);
-            let n = if room == 0 { 0 } else { job.io.with(|| read_some(&mut input, &mut buf[old..])).map_err(io_err)? };
+            let n = if room == 0 {
+                0
+            } else {
+                job.io
+                    .with(|| read_some(&mut input, &mut buf[old..]))
+                    .map_err(io_err)?
+            };
             buf.truncate(old + n);
             read_total += n as u64;
             eof = n == 0 || read_total >= limit;
@@ -95,7 +121,10 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         let had_rows = !batch.is_empty();
         let consumed = parser
             .parse(&buf[start..], eof, &mut batch)
-            .map_err(|source| LightningError::Parse { file: file.clone(), source })?;
+            .map_err(|source| LightningError::Parse {
+                file: file.clone(),
+                source,
+            })?;
         start += consumed;
         if drop_header {
             batch.columns = None;
@@ -104,7 +133,8 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             encoder.encode(&batch, &mut units)?;
             batch.clear();
             for unit in units.drain(..) {
-                tx.blocking_send(unit).map_err(|_| LightningError::Cancelled)?;
+                tx.blocking_send(unit)
+                    .map_err(|_| LightningError::Cancelled)?;
             }
         }
         if eof && start == buf.len() {
@@ -124,7 +154,8 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         }
     }
     if let Some(unit) = encoder.flush() {
-        tx.blocking_send(unit).map_err(|_| LightningError::Cancelled)?;
+        tx.blocking_send(unit)
+            .map_err(|_| LightningError::Cancelled)?;
     }
     Ok(read_total)
 }
@@ -134,13 +165,21 @@ pub(crate) fn read_chunk<E: RowEncoder>(
 fn declared_charset(head: &[u8]) -> Option<String> {
     let lower = head.to_ascii_lowercase();
     let find = |needle: &[u8]| lower.windows(needle.len()).position(|w| w == needle);
-    let end = [find(b"insert"), find(b"replace")].into_iter().flatten().min().unwrap_or(lower.len());
+    let end = [find(b"insert"), find(b"replace")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(lower.len());
     let lower = &lower[..end];
     let at = lower.windows(9).rposition(|w| w == b"set names")? + 9;
     let rest = &lower[at..];
     let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
     let rest = rest.strip_prefix(b"'").unwrap_or(rest);
-    let name: Vec<u8> = rest.iter().copied().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').collect();
+    let name: Vec<u8> = rest
+        .iter()
+        .copied()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .collect();
     (!name.is_empty()).then(|| String::from_utf8_lossy(&name).into_owned())
 }
 
@@ -154,12 +193,14 @@ enum OpenError {
 fn open_at(chunk: &Chunk) -> Result<Box<dyn Read + Send>, OpenError> {
     if chunk.file.compression == Compression::None && chunk.offset > 0 {
         let mut f = std::fs::File::open(&chunk.file.path).map_err(OpenError::Io)?;
-        f.seek(SeekFrom::Start(chunk.offset)).map_err(OpenError::Io)?;
+        f.seek(SeekFrom::Start(chunk.offset))
+            .map_err(OpenError::Io)?;
         return Ok(Box::new(f));
     }
     let mut r = lightning_source::open(&chunk.file).map_err(OpenError::Source)?;
     if chunk.offset > 0 {
-        std::io::copy(&mut (&mut r).take(chunk.offset), &mut std::io::sink()).map_err(OpenError::Io)?;
+        std::io::copy(&mut (&mut r).take(chunk.offset), &mut std::io::sink())
+            .map_err(OpenError::Io)?;
     }
     Ok(r)
 }
@@ -184,8 +225,14 @@ mod tests {
         assert_eq!(declared_charset(mydumper).as_deref(), Some("binary"));
         let mysqldump = b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n/*!40101 SET NAMES utf8mb4 */;\nLOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES ('set names latin1')";
         assert_eq!(declared_charset(mysqldump).as_deref(), Some("utf8mb4"));
-        assert_eq!(declared_charset(b"SET NAMES 'GBK';\nREPLACE INTO t VALUES (1)").as_deref(), Some("gbk"));
-        assert_eq!(declared_charset(b"INSERT INTO t VALUES ('SET NAMES latin1')"), None);
+        assert_eq!(
+            declared_charset(b"SET NAMES 'GBK';\nREPLACE INTO t VALUES (1)").as_deref(),
+            Some("gbk")
+        );
+        assert_eq!(
+            declared_charset(b"INSERT INTO t VALUES ('SET NAMES latin1')"),
+            None
+        );
         assert_eq!(declared_charset(b""), None);
     }
 }

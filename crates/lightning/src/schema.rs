@@ -8,16 +8,28 @@ use lightning_source::{DatabaseSource, Dump, SourceFile};
 const ALREADY_EXISTS: [u16; 2] = [1007, 1050];
 
 /// Creates every database and table of the dump (views come after the data).
-pub(crate) async fn create_tables(target: &TidbTarget, dump: &Dump, charset: &str) -> Result<(), LightningError> {
+pub(crate) async fn create_tables(
+    target: &TidbTarget,
+    dump: &Dump,
+    charset: &str,
+) -> Result<(), LightningError> {
     for db in &dump.databases {
         let create = match &db.schema_file {
-            Some(f) => statements(f, charset)?.iter().map(|s| ddl::rewrite_create_database(s, &db.name)).collect(),
-            None => vec![format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(&db.name))],
+            Some(f) => statements(f, charset)?
+                .iter()
+                .map(|s| ddl::rewrite_create_database(s, &db.name))
+                .collect(),
+            None => vec![format!(
+                "CREATE DATABASE IF NOT EXISTS {}",
+                quote_ident(&db.name)
+            )],
         };
         exec_tolerant(target, None, &create).await?;
         for (name, f) in table_schema_files(db) {
-            let stmts: Vec<String> =
-                statements(f, charset)?.iter().map(|s| ddl::rewrite_create_table(s, &db.name, name)).collect();
+            let stmts: Vec<String> = statements(f, charset)?
+                .iter()
+                .map(|s| ddl::rewrite_create_table(s, &db.name, name))
+                .collect();
             exec_tolerant(target, Some(&db.name), &stmts).await?;
         }
     }
@@ -28,16 +40,31 @@ pub(crate) async fn create_tables(target: &TidbTarget, dump: &Dump, charset: &st
 /// tables of the views, as upstream creates them. A view may select from a view of a later
 /// database; the placeholder stands in until that view's file replaces it.
 fn table_schema_files(db: &DatabaseSource) -> impl Iterator<Item = (&str, &SourceFile)> {
-    let tables = db.tables.iter().filter_map(|t| Some((t.name.as_str(), t.schema_file.as_ref()?)));
-    let views = db.views.iter().filter_map(|v| Some((v.name.as_str(), v.schema_file.as_ref()?)));
+    let tables = db
+        .tables
+        .iter()
+        .filter_map(|t| Some((t.name.as_str(), t.schema_file.as_ref()?)));
+    let views = db
+        .views
+        .iter()
+        .filter_map(|v| Some((v.name.as_str(), v.schema_file.as_ref()?)));
     tables.chain(views)
 }
 
 /// Creates the dump's views, in dump order, once every table exists.
-pub(crate) async fn create_views(target: &TidbTarget, dump: &Dump, charset: &str) -> Result<(), LightningError> {
+pub(crate) async fn create_views(
+    target: &TidbTarget,
+    dump: &Dump,
+    charset: &str,
+) -> Result<(), LightningError> {
     for db in &dump.databases {
         for view in &db.views {
-            exec_tolerant(target, Some(&db.name), &statements(&view.view_file, charset)?).await?;
+            exec_tolerant(
+                target,
+                Some(&db.name),
+                &statements(&view.view_file, charset)?,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -45,15 +72,21 @@ pub(crate) async fn create_views(target: &TidbTarget, dump: &Dump, charset: &str
 
 fn statements(file: &SourceFile, charset: &str) -> Result<Vec<String>, LightningError> {
     let text = lightning_source::read_schema(file, charset)?;
-    lightning_parser::split_statements(text.as_bytes())
-        .map_err(|source| LightningError::Parse { file: file.rel.clone(), source })
+    lightning_parser::split_statements(text.as_bytes()).map_err(|source| LightningError::Parse {
+        file: file.rel.clone(),
+        source,
+    })
 }
 
 /// Runs one schema file's statements in order on one connection (mysqldump's files save
 /// session variables in one statement and restore them in a later one), so that an object
 /// already created (by an earlier run, or by the user for `no-schema`-like setups) is
 /// reused rather than an error.
-async fn exec_tolerant(target: &TidbTarget, db: Option<&str>, stmts: &[String]) -> Result<(), LightningError> {
+async fn exec_tolerant(
+    target: &TidbTarget,
+    db: Option<&str>,
+    stmts: &[String],
+) -> Result<(), LightningError> {
     for (i, _) in target.exec_tolerating(db, stmts, &ALREADY_EXISTS).await? {
         tracing::info!(statement = %first_line(&stmts[i]), "already exists, reusing it");
     }
@@ -70,7 +103,14 @@ mod tests {
     use lightning_source::{Compression, DataFormat, TableSource, ViewSource};
 
     fn file(rel: &str, format: DataFormat) -> SourceFile {
-        SourceFile { path: rel.into(), rel: rel.into(), size: 1, format, compression: Compression::None, key: String::new() }
+        SourceFile {
+            path: rel.into(),
+            rel: rel.into(),
+            size: 1,
+            format,
+            compression: Compression::None,
+            key: String::new(),
+        }
     }
 
     /// lightning_view: db0.v2 selects from db1.v1, whose view is created after v2; v1's
@@ -102,7 +142,12 @@ mod tests {
                 },
             ],
         };
-        let got: Vec<(&str, &str)> = table_schema_files(&db).map(|(n, f)| (n, f.rel.as_str())).collect();
-        assert_eq!(got, [("tbl", "db1.tbl-schema.sql"), ("v1", "db1.v1-schema.sql")]);
+        let got: Vec<(&str, &str)> = table_schema_files(&db)
+            .map(|(n, f)| (n, f.rel.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("tbl", "db1.tbl-schema.sql"), ("v1", "db1.v1-schema.sql")]
+        );
     }
 }

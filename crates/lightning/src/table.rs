@@ -52,8 +52,16 @@ impl Ctx {
             r.first.get_or_insert(row);
         }
         if r.count > self.max_errors {
-            let first = r.first.clone().map(Box::new).ok_or_else(|| LightningError::Internal("no refused row".into()))?;
-            return Err(LightningError::TooManyErrors { count: r.count, limit: self.max_errors, first });
+            let first = r
+                .first
+                .clone()
+                .map(Box::new)
+                .ok_or_else(|| LightningError::Internal("no refused row".into()))?;
+            return Err(LightningError::TooManyErrors {
+                count: r.count,
+                limit: self.max_errors,
+                first,
+            });
         }
         Ok(())
     }
@@ -82,14 +90,20 @@ pub(crate) async fn import_table(
     }
     let (mut rows, mut bytes, mut first_err) = (0, 0, None::<LightningError>);
     while let Some(joined) = set.join_next().await {
-        match joined.map_err(|e| LightningError::Internal(e.to_string())).and_then(|r| r) {
+        match joined
+            .map_err(|e| LightningError::Internal(e.to_string()))
+            .and_then(|r| r)
+        {
             Ok((r, b)) => {
                 rows += r;
                 bytes += b;
             }
             Err(e) => {
                 ctx.stop.stop();
-                if first_err.as_ref().is_none_or(|f| matches!(f, LightningError::Cancelled)) {
+                if first_err
+                    .as_ref()
+                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
+                {
                     first_err = Some(e);
                 }
             }
@@ -97,19 +111,36 @@ pub(crate) async fn import_table(
     }
     match first_err {
         Some(e) => Err(e),
-        None => Ok(TableDone { rows, bytes, seconds: started.elapsed().as_secs_f64() }),
+        None => Ok(TableDone {
+            rows,
+            bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        }),
     }
 }
 
 /// One chunk: a blocking reader thread encodes, this task writes. Returns rows written
 /// and source bytes read.
-async fn import_chunk(ctx: Arc<Ctx>, table: Arc<TargetTable>, chunk: Chunk) -> Result<(u64, u64), LightningError> {
-    let _permit = ctx.region.acquire().await.map_err(|_| LightningError::Cancelled)?;
+async fn import_chunk(
+    ctx: Arc<Ctx>,
+    table: Arc<TargetTable>,
+    chunk: Chunk,
+) -> Result<(u64, u64), LightningError> {
+    let _permit = ctx
+        .region
+        .acquire()
+        .await
+        .map_err(|_| LightningError::Cancelled)?;
     if ctx.stop.is_stopped() {
         return Err(LightningError::Cancelled);
     }
     let (tx, mut rx) = mpsc::channel::<SqlBatch>(CHANNEL_UNITS);
-    let mut encoder = SqlEncoder::new(table.clone(), ctx.encoder.clone(), &chunk.file.rel, chunk.offset);
+    let mut encoder = SqlEncoder::new(
+        table.clone(),
+        ctx.encoder.clone(),
+        &chunk.file.rel,
+        chunk.offset,
+    );
     let reader_ctx = ctx.clone();
     let producer = tokio::task::spawn_blocking(move || {
         let format = match chunk.file.format {
@@ -132,7 +163,9 @@ async fn import_chunk(ctx: Arc<Ctx>, table: Arc<TargetTable>, chunk: Chunk) -> R
         while let Some(unit) = rx.recv().await {
             let report = writer.write(unit).await?;
             rows += report.rows;
-            ctx.counters.bytes.fetch_add(report.bytes, Ordering::Relaxed);
+            ctx.counters
+                .bytes
+                .fetch_add(report.bytes, Ordering::Relaxed);
             ctx.counters.rows.fetch_add(report.rows, Ordering::Relaxed);
             ctx.refuse(report.rejected)?;
         }
@@ -141,7 +174,9 @@ async fn import_chunk(ctx: Arc<Ctx>, table: Arc<TargetTable>, chunk: Chunk) -> R
     .await;
     // Closing the channel makes a reader still sending stop with `Cancelled`.
     drop(rx);
-    let read = producer.await.map_err(|e| LightningError::Internal(e.to_string()))?;
+    let read = producer
+        .await
+        .map_err(|e| LightningError::Internal(e.to_string()))?;
     let rows = written?;
     Ok((rows, read?))
 }

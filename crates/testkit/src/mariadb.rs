@@ -29,10 +29,14 @@ struct Server {
 impl MariaDb {
     /// Installs a fresh data directory and starts `mariadbd` on a free loopback port.
     pub fn start() -> Result<Self> {
-        let mariadbd = find_binary(&["mariadbd", "mysqld"])
-            .context("mariadbd not found: install Debian's mariadb-server (scripts/setup.sh does)")?;
-        let install = find_binary(&["mariadb-install-db", "mysql_install_db"]).context("mariadb-install-db not found")?;
-        let dir = tempfile::Builder::new().prefix("lightning-mariadb-").tempdir()?;
+        let mariadbd = find_binary(&["mariadbd", "mysqld"]).context(
+            "mariadbd not found: install Debian's mariadb-server (scripts/setup.sh does)",
+        )?;
+        let install = find_binary(&["mariadb-install-db", "mysql_install_db"])
+            .context("mariadb-install-db not found")?;
+        let dir = tempfile::Builder::new()
+            .prefix("lightning-mariadb-")
+            .tempdir()?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data)?;
         let out = Command::new(install)
@@ -43,7 +47,10 @@ impl MariaDb {
             .output()
             .context("running mariadb-install-db")?;
         if !out.status.success() {
-            bail!("mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "mariadb-install-db failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         // Let root in over TCP from 127.0.0.1 without a password; run at every start.
         let init = dir.path().join("init.sql");
@@ -52,7 +59,11 @@ impl MariaDb {
             "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\n\
              GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\n",
         )?;
-        let mut db = MariaDb { server: Mutex::new(None), dir, port: 0 };
+        let mut db = MariaDb {
+            server: Mutex::new(None),
+            dir,
+            port: 0,
+        };
         let mut last_err = String::new();
         for _ in 0..5 {
             db.port = free_port()?;
@@ -141,33 +152,61 @@ impl MariaDb {
             .stderr(Stdio::piped())
             .spawn()
             .context("spawning the mariadb client")?;
-        child.stdin.take().context("client stdin")?.write_all(sql.as_bytes())?;
+        child
+            .stdin
+            .take()
+            .context("client stdin")?
+            .write_all(sql.as_bytes())?;
         let out = child.wait_with_output()?;
         if !out.status.success() {
-            bail!("SQL failed: {}\n{}", String::from_utf8_lossy(&out.stderr).trim(), truncate(sql));
+            bail!(
+                "SQL failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                truncate(sql)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The `mariadb` client command preset to connect as root over TCP.
     pub fn client(&self) -> Command {
-        let mut c = Command::new(find_binary(&["mariadb", "mysql"]).unwrap_or_else(|| "mariadb".into()));
-        c.args(["--no-defaults", "-h", "127.0.0.1", "-P", &self.port.to_string(), "-u", ROOT_USER]);
+        let mut c =
+            Command::new(find_binary(&["mariadb", "mysql"]).unwrap_or_else(|| "mariadb".into()));
+        c.args([
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &self.port.to_string(),
+            "-u",
+            ROOT_USER,
+        ]);
         c
     }
 
     /// Arguments that point a MySQL-protocol tool (mysqldump, mydumper) at this server.
     pub fn conn_args(&self) -> Vec<String> {
-        vec!["-h".into(), "127.0.0.1".into(), "-P".into(), self.port.to_string(), "-u".into(), ROOT_USER.into()]
+        vec![
+            "-h".into(),
+            "127.0.0.1".into(),
+            "-P".into(),
+            self.port.to_string(),
+            "-u".into(),
+            ROOT_USER.into(),
+        ]
     }
 
     /// CPU seconds (user + system) the server process has used so far.
     pub fn cpu_seconds(&self) -> Result<f64> {
         let pid = self.pid().context("server not running")?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).context("bad /proc stat")?;
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .context("bad /proc stat")?;
         let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = f.get(11).context("utime")?.parse::<f64>()? + f.get(12).context("stime")?.parse::<f64>()?;
+        let ticks = f.get(11).context("utime")?.parse::<f64>()?
+            + f.get(12).context("stime")?.parse::<f64>()?;
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         Ok(ticks / hz)
@@ -229,7 +268,10 @@ impl Server {
                 let _ = pid_tx.send(Err(e));
             }
         });
-        let pid = pid_rx.recv().context("server thread")?.context("spawning mariadbd")?;
+        let pid = pid_rx
+            .recv()
+            .context("server thread")?
+            .context("spawning mariadbd")?;
         Ok(Server { pid, exited })
     }
 
@@ -275,7 +317,9 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
     dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
-    names.iter().find_map(|n| dirs.iter().map(|d| d.join(n)).find(|p| p.is_file()))
+    names
+        .iter()
+        .find_map(|n| dirs.iter().map(|d| d.join(n)).find(|p| p.is_file()))
 }
 
 fn truncate(sql: &str) -> String {

@@ -12,6 +12,9 @@ fn private_server_runs_sql_and_cleans_up() {
     let (port, dir) = (db.port(), db.file_dir().to_path_buf());
     assert!(db.cpu_seconds().unwrap() >= 0.0);
     drop(db);
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port still open after drop");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port still open after drop"
+    );
     assert!(!dir.exists(), "data dir left behind");
 }

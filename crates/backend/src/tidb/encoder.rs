@@ -201,7 +201,11 @@ impl RowEncoder for SqlEncoder {
 
     /// Ignores names that are not plain charset identifiers (they are never sent).
     fn set_source_charset(&mut self, charset: &str) {
-        if !charset.is_empty() && charset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if !charset.is_empty()
+            && charset
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             self.charset = Some(charset.into());
         } else {
             tracing::warn!(file = %self.file, charset, "ignoring a character set name that is not an identifier");

@@ -7,12 +7,19 @@ use lightning_parser::{Field, FieldKind};
 ///
 /// `no_backslash_escapes` must be true when the session's sql_mode has
 /// `NO_BACKSLASH_ESCAPES`, where only a doubled quote escapes inside strings.
-pub fn write_literal(out: &mut Vec<u8>, field: Field<'_>, kind: ColumnKind, no_backslash_escapes: bool) {
+pub fn write_literal(
+    out: &mut Vec<u8>,
+    field: Field<'_>,
+    kind: ColumnKind,
+    no_backslash_escapes: bool,
+) {
     match field.kind {
         FieldKind::Null => out.extend_from_slice(b"NULL"),
         FieldKind::Number if is_number(field.bytes) => out.extend_from_slice(field.bytes),
         FieldKind::Binary => write_hex(out, field.bytes),
-        FieldKind::Text if kind.is_numeric() && is_number(field.bytes) => out.extend_from_slice(field.bytes),
+        FieldKind::Text if kind.is_numeric() && is_number(field.bytes) => {
+            out.extend_from_slice(field.bytes)
+        }
         FieldKind::Text | FieldKind::Number => {
             match kind {
                 ColumnKind::Binary | ColumnKind::Bit => out.extend_from_slice(b"_binary"),
@@ -127,7 +134,10 @@ mod tests {
 
     #[test]
     fn every_special_byte_is_escaped() {
-        assert_eq!(lit(FieldKind::Text, b"a'b\\c\nd\re\0f\x1ag\"", ColumnKind::Text), "'a\\'b\\\\c\\nd\\re\\0f\\Zg\"'");
+        assert_eq!(
+            lit(FieldKind::Text, b"a'b\\c\nd\re\0f\x1ag\"", ColumnKind::Text),
+            "'a\\'b\\\\c\\nd\\re\\0f\\Zg\"'"
+        );
         let mut out = Vec::new();
         write_text_literal(&mut out, b"it's \\", true);
         assert_eq!(out, b"'it''s \\'");
@@ -135,12 +145,30 @@ mod tests {
 
     #[test]
     fn numbers_stay_bare_only_when_they_are_numbers() {
-        assert_eq!(lit(FieldKind::Number, b"-1.5e3", ColumnKind::Integer), "-1.5e3");
+        assert_eq!(
+            lit(FieldKind::Number, b"-1.5e3", ColumnKind::Integer),
+            "-1.5e3"
+        );
         assert_eq!(lit(FieldKind::Text, b"42", ColumnKind::Integer), "42");
         assert_eq!(lit(FieldKind::Text, b"42", ColumnKind::Text), "'42'");
-        assert_eq!(lit(FieldKind::Text, b"1; DROP", ColumnKind::Integer), "'1; DROP'");
-        assert_eq!(lit(FieldKind::Number, b"1)--", ColumnKind::Integer), "'1)--'");
-        for bad in [&b""[..], b"-", b".", b"1e", b"1e+", b"--1", b"1.2.3", b"0x10"] {
+        assert_eq!(
+            lit(FieldKind::Text, b"1; DROP", ColumnKind::Integer),
+            "'1; DROP'"
+        );
+        assert_eq!(
+            lit(FieldKind::Number, b"1)--", ColumnKind::Integer),
+            "'1)--'"
+        );
+        for bad in [
+            &b""[..],
+            b"-",
+            b".",
+            b"1e",
+            b"1e+",
+            b"--1",
+            b"1.2.3",
+            b"0x10",
+        ] {
             assert!(!is_number(bad), "{bad:?}");
         }
         for good in [&b"0"[..], b"+1", b".5", b"5.", b"1E-7", b"-0.0e+10"] {
@@ -150,9 +178,15 @@ mod tests {
 
     #[test]
     fn binary_values_are_hex_or_binary_strings() {
-        assert_eq!(lit(FieldKind::Binary, &[0, 0xff, 0x1a], ColumnKind::Binary), "0x00FF1A");
+        assert_eq!(
+            lit(FieldKind::Binary, &[0, 0xff, 0x1a], ColumnKind::Binary),
+            "0x00FF1A"
+        );
         assert_eq!(lit(FieldKind::Binary, b"", ColumnKind::Binary), "_binary''");
-        assert_eq!(lit(FieldKind::Text, &[0xff, b'\''], ColumnKind::Binary), "_binary'\u{fffd}\\''");
+        assert_eq!(
+            lit(FieldKind::Text, &[0xff, b'\''], ColumnKind::Binary),
+            "_binary'\u{fffd}\\''"
+        );
         assert_eq!(lit(FieldKind::Null, b"", ColumnKind::Binary), "NULL");
     }
 }

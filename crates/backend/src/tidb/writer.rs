@@ -26,7 +26,11 @@ enum Outcome {
 
 impl SqlWriter {
     pub(crate) fn new(conn: Conn, table: Arc<TargetTable>) -> Self {
-        SqlWriter { conn, table, charset: None }
+        SqlWriter {
+            conn,
+            table,
+            charset: None,
+        }
     }
 
     /// Sends one statement, retrying with backoff while the server says it did nothing.
@@ -35,16 +39,24 @@ impl SqlWriter {
         loop {
             match self.conn.query_drop(sql).await {
                 Ok(()) => return Ok(Outcome::Done),
-                Err(mysql_async::Error::Server(e)) if is_retryable_code(e.code) && attempt + 1 < MAX_ATTEMPTS => {
+                Err(mysql_async::Error::Server(e))
+                    if is_retryable_code(e.code) && attempt + 1 < MAX_ATTEMPTS =>
+                {
                     attempt += 1;
                     tracing::warn!(table = %self.table.qualified_name(), code = e.code, attempt, "retrying statement");
                     tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
                 }
                 Err(mysql_async::Error::Server(e)) if is_row_error_code(e.code) => {
-                    return Ok(Outcome::RowError { code: e.code, message: e.message })
+                    return Ok(Outcome::RowError {
+                        code: e.code,
+                        message: e.message,
+                    })
                 }
                 Err(e) => {
-                    return Err(BackendError::from_mysql(format!("writing rows into {}", self.table.qualified_name()), e))
+                    return Err(BackendError::from_mysql(
+                        format!("writing rows into {}", self.table.qualified_name()),
+                        e,
+                    ))
                 }
             }
         }
@@ -61,19 +73,27 @@ impl RowWriter for SqlWriter {
                 self.conn
                     .query_drop(format!("SET NAMES {cs}"))
                     .await
-                    .map_err(|e| BackendError::from_mysql(format!("SET NAMES {cs} for {}", batch.file), e))?;
+                    .map_err(|e| {
+                        BackendError::from_mysql(format!("SET NAMES {cs} for {}", batch.file), e)
+                    })?;
             }
             self.charset = batch.charset.clone();
         }
-        let mut report = WriteReport { rows: 0, bytes: batch.source_bytes(), rejected: Vec::new() };
+        let mut report = WriteReport {
+            rows: 0,
+            bytes: batch.source_bytes(),
+            rejected: Vec::new(),
+        };
         match self.send(&batch.sql).await? {
             Outcome::Done => report.rows = batch.rows.len() as u64,
-            Outcome::RowError { code, message } if batch.rows.len() == 1 => report.rejected.push(RejectedRow {
-                file: batch.file.to_string(),
-                end_offset: batch.rows[0].1,
-                code,
-                message,
-            }),
+            Outcome::RowError { code, message } if batch.rows.len() == 1 => {
+                report.rejected.push(RejectedRow {
+                    file: batch.file.to_string(),
+                    end_offset: batch.rows[0].1,
+                    code,
+                    message,
+                })
+            }
             Outcome::RowError { code, message } => {
                 if !self.table.transactional {
                     return Err(BackendError::Server {

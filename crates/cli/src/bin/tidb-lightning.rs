@@ -32,7 +32,10 @@ fn main() -> ExitCode {
     if let Some(f) = &log_file {
         eprintln!("Logging to {}", f.display());
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tidb-lightning: starting the runtime: {e}");
@@ -64,7 +67,10 @@ fn main() -> ExitCode {
 /// The first SIGINT/SIGTERM stops the import; a second exits at once.
 async fn watch_signals(stop: Arc<lightning::StopFlag>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     for n in 0.. {
