@@ -1,7 +1,7 @@
 //! Writing parsed fields back as SQL literals the server reads to the same value.
 
 use super::ColumnKind;
-use lightning_parser::{Field, FieldKind};
+use lightning_parser::{escape_sql_hex, escape_sql_string, Field, FieldKind};
 
 /// Appends `field` as a literal for a column of `kind`.
 ///
@@ -16,7 +16,7 @@ pub fn write_literal(
     match field.kind {
         FieldKind::Null => out.extend_from_slice(b"NULL"),
         FieldKind::Number if is_number(field.bytes) => out.extend_from_slice(field.bytes),
-        FieldKind::Binary => write_hex(out, field.bytes),
+        FieldKind::Binary => escape_sql_hex(field.bytes, out),
         FieldKind::Text if kind.is_numeric() && is_number(field.bytes) => {
             out.extend_from_slice(field.bytes)
         }
@@ -33,54 +33,19 @@ pub fn write_literal(
 
 /// Appends `bytes` as a single-quoted string literal.
 pub fn write_text_literal(out: &mut Vec<u8>, bytes: &[u8], no_backslash_escapes: bool) {
+    if !no_backslash_escapes {
+        return escape_sql_string(bytes, out);
+    }
+    // Under NO_BACKSLASH_ESCAPES only a doubled quote escapes; every other byte is itself.
     out.reserve(bytes.len() + 2);
     out.push(b'\'');
-    if no_backslash_escapes {
-        let mut rest = bytes;
-        while let Some(i) = memchr_quote(rest) {
-            out.extend_from_slice(&rest[..=i]);
+    for part in bytes.split_inclusive(|&b| b == b'\'') {
+        out.extend_from_slice(part);
+        if part.last() == Some(&b'\'') {
             out.push(b'\'');
-            rest = &rest[i + 1..];
         }
-        out.extend_from_slice(rest);
-    } else {
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let esc: &[u8] = match b {
-                0 => b"\\0",
-                b'\'' => b"\\'",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                0x1a => b"\\Z",
-                _ => continue,
-            };
-            out.extend_from_slice(&bytes[start..i]);
-            out.extend_from_slice(esc);
-            start = i + 1;
-        }
-        out.extend_from_slice(&bytes[start..]);
     }
     out.push(b'\'');
-}
-
-fn memchr_quote(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == b'\'')
-}
-
-fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    if bytes.is_empty() {
-        // `0x` alone is not a literal; the empty binary string is.
-        out.extend_from_slice(b"_binary''");
-        return;
-    }
-    out.reserve(2 + bytes.len() * 2);
-    out.extend_from_slice(b"0x");
-    for &b in bytes {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 15) as usize]);
-    }
 }
 
 /// True for a plain decimal number literal: `[+-]digits[.digits][e[+-]digits]`, with at
@@ -182,7 +147,7 @@ mod tests {
             lit(FieldKind::Binary, &[0, 0xff, 0x1a], ColumnKind::Binary),
             "0x00FF1A"
         );
-        assert_eq!(lit(FieldKind::Binary, b"", ColumnKind::Binary), "_binary''");
+        assert_eq!(lit(FieldKind::Binary, b"", ColumnKind::Binary), "''");
         assert_eq!(
             lit(FieldKind::Text, &[0xff, b'\''], ColumnKind::Binary),
             "_binary'\u{fffd}\\''"
