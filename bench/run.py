@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "scripts", "lib"))
 
-from mariadb import MariaDB  # noqa: E402
+from mariadb import MariaDB, write_lightning_config  # noqa: E402
 import gen  # noqa: E402
 
 DB = "bench"
@@ -79,24 +79,11 @@ def main():
           f"{sum(r for r, _ in source.values())} rows", flush=True)
 
     config = os.path.join(work, "lightning.toml")
-    with open(config, "w") as f:
-        f.write(f"""[lightning]
-level = "info"
-file = "{work}/lightning.log"
-region-concurrency = {args.threads}
-[tikv-importer]
-backend = "tidb"
-logical-import-batch-size = "{args.batch_size}"
-logical-import-batch-rows = {args.batch_rows}
-[mydumper]
-data-source-dir = "{dump}"
-[tidb]
-host = "127.0.0.1"
-port = {server.port}
-user = "root"
-[checkpoint]
-enable = false
-""")
+    write_lightning_config(
+        config, server, dump, f"{work}/lightning.log",
+        lightning=f"region-concurrency = {args.threads}",
+        importer=f'logical-import-batch-size = "{args.batch_size}"\nlogical-import-batch-rows = {args.batch_rows}',
+    )
     loaders = {
         "lightning": [binary, "--config", config],
         "myloader": ["myloader", *server.conn_args(), "-d", dump, "-t", str(args.threads)],

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 
-from mariadb import MariaDB  # noqa: E402
+from mariadb import MariaDB, write_lightning_config  # noqa: E402
 import gen  # noqa: E402
 
 
@@ -47,25 +47,7 @@ def main():
     server.query("DROP DATABASE shop")
 
     config = os.path.join(work, "tidb-lightning.toml")
-    with open(config, "w") as f:
-        f.write(f"""[lightning]
-level = "info"
-file = "{work}/tidb-lightning.log"
-
-[tikv-importer]
-backend = "tidb"
-
-[mydumper]
-data-source-dir = "{dump}"
-
-[tidb]
-host = "127.0.0.1"
-port = {server.port}
-user = "root"
-
-[checkpoint]
-enable = false
-""")
+    write_lightning_config(config, server, dump, f"{work}/tidb-lightning.log")
     print(f"== importing: {binary} --config {config}", flush=True)
     subprocess.run([binary, "--config", config], check=True)
 

@@ -94,3 +94,27 @@ class MariaDB:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_lightning_config(path, server, dump, log, lightning="", importer=""):
+    """Writes a tidb-lightning config importing `dump` into `server` with the tidb backend;
+    `lightning` and `importer` are extra lines for those sections."""
+    with open(path, "w") as f:
+        f.write(f"""[lightning]
+level = "info"
+file = "{log}"
+{lightning}
+[tikv-importer]
+backend = "tidb"
+{importer}
+[mydumper]
+data-source-dir = "{dump}"
+
+[tidb]
+host = "127.0.0.1"
+port = {server.port}
+user = "root"
+
+[checkpoint]
+enable = false
+""")
