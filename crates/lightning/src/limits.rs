@@ -1,7 +1,9 @@
 //! Shared limits and the stop flag of a running import.
 
+use crate::LightningError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
+use tokio::task::JoinSet;
 
 /// A counting semaphore for blocking threads (bounds concurrent file reads: `io-concurrency`).
 pub(crate) struct BlockingSemaphore {
@@ -47,6 +49,35 @@ impl StopFlag {
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// Waits for every task of `set`, handing each success to `on_ok`. The first failure asks
+/// the whole import to stop; the error returned is the first real one (`Cancelled` only
+/// when nothing else went wrong), since the others are usually its consequence.
+pub(crate) async fn join_all<T: 'static>(
+    set: &mut JoinSet<Result<T, LightningError>>,
+    stop: &StopFlag,
+    mut on_ok: impl FnMut(T),
+) -> Option<LightningError> {
+    let mut first_err: Option<LightningError> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined
+            .map_err(|e| LightningError::Internal(e.to_string()))
+            .and_then(|r| r)
+        {
+            Ok(t) => on_ok(t),
+            Err(e) => {
+                stop.stop();
+                if first_err
+                    .as_ref()
+                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
+                {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    first_err
 }
 
 #[cfg(test)]

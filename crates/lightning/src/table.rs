@@ -1,6 +1,6 @@
 //! Importing one table: its chunks in parallel, each a reader thread feeding a writer.
 
-use crate::limits::{BlockingSemaphore, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::Counters;
 use crate::reader::{read_chunk, ChunkRead, Format};
 use crate::LightningError;
@@ -88,27 +88,12 @@ pub(crate) async fn import_table(
     for chunk in chunks {
         set.spawn(import_chunk(ctx.clone(), table.clone(), chunk));
     }
-    let (mut rows, mut bytes, mut first_err) = (0, 0, None::<LightningError>);
-    while let Some(joined) = set.join_next().await {
-        match joined
-            .map_err(|e| LightningError::Internal(e.to_string()))
-            .and_then(|r| r)
-        {
-            Ok((r, b)) => {
-                rows += r;
-                bytes += b;
-            }
-            Err(e) => {
-                ctx.stop.stop();
-                if first_err
-                    .as_ref()
-                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
-                {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
+    let (mut rows, mut bytes) = (0, 0);
+    let first_err = join_all(&mut set, &ctx.stop, |(r, b)| {
+        rows += r;
+        bytes += b;
+    })
+    .await;
     match first_err {
         Some(e) => Err(e),
         None => Ok(TableDone {

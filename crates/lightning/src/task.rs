@@ -1,6 +1,6 @@
 //! One import task from start to summary.
 
-use crate::limits::{BlockingSemaphore, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::{Counters, Progress};
 use crate::reader::Format;
 use crate::table::{import_table, Ctx};
@@ -191,24 +191,7 @@ pub async fn run_with_stop(
         });
     }
     let mut summary = ImportSummary::default();
-    let mut first_err: Option<LightningError> = None;
-    while let Some(joined) = set.join_next().await {
-        match joined
-            .map_err(|e| LightningError::Internal(e.to_string()))
-            .and_then(|r| r)
-        {
-            Ok(t) => summary.tables.push(t),
-            Err(e) => {
-                stop.stop();
-                if first_err
-                    .as_ref()
-                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
-                {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
+    let first_err = join_all(&mut set, &stop, |t| summary.tables.push(t)).await;
     drop(progress);
     summary.refused_rows = ctx.refused.lock().unwrap_or_else(|e| e.into_inner()).count;
     if let Some(e) = first_err {

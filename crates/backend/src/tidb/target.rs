@@ -115,22 +115,6 @@ impl TidbTarget {
             .map_err(|e| BackendError::from_mysql("getting a connection", e))
     }
 
-    /// Runs statements in order on one connection, after `USE db` when `db` is given.
-    pub async fn exec(&self, db: Option<&str>, statements: &[String]) -> Result<(), BackendError> {
-        let mut conn = self.conn().await?;
-        if let Some(db) = db {
-            conn.query_drop(format!("USE {}", super::quote_ident(db)))
-                .await
-                .map_err(|e| BackendError::from_mysql(format!("USE {db}"), e))?;
-        }
-        for s in statements {
-            conn.query_drop(s.as_str())
-                .await
-                .map_err(|e| BackendError::from_mysql(shorten(s), e))?;
-        }
-        Ok(())
-    }
-
     /// Runs a schema file's statements in order on one connection, after `USE db` when given,
     /// so that session variables one statement saves are there for a later one to restore
     /// (mysqldump's `SET @OLD_TIME_ZONE=@@TIME_ZONE` … `SET TIME_ZONE=@OLD_TIME_ZONE`). A
