@@ -20,23 +20,35 @@ fn connect_opts(db: &MariaDb, sql_mode: &str) -> ConnectOptions {
     }
 }
 
-fn opts(on_duplicate: OnDuplicate) -> SqlEncoderOptions {
+fn opts(on_duplicate: OnDuplicate, load_data: bool) -> SqlEncoderOptions {
     SqlEncoderOptions {
         on_duplicate,
         max_bytes: 1 << 16,
         max_rows: 1000,
         no_backslash_escapes: false,
+        load_data,
     }
 }
 
 #[tokio::test]
 async fn every_byte_value_round_trips_through_literals() {
+    // BIT columns are never loaded, so the INSERT path sees one.
+    round_trip("lit", "BIT(16)", false).await;
+}
+
+#[tokio::test]
+async fn every_byte_value_round_trips_through_load_batches() {
+    round_trip("litload", "VARBINARY(2)", true).await;
+}
+
+async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
     let db = MariaDb::shared();
-    db.query("CREATE DATABASE lit; CREATE TABLE lit.t (id INT PRIMARY KEY, b LONGBLOB, s TEXT, bits BIT(16), n DECIMAL(20,5))").unwrap();
+    db.query(&format!("CREATE DATABASE {dbname}; CREATE TABLE {dbname}.t (id INT PRIMARY KEY, b LONGBLOB, s TEXT, bits {bits_type}, n DECIMAL(20,5))")).unwrap();
     let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES"))
         .await
         .unwrap();
-    let table = Arc::new(target.load_table("lit", "t").await.unwrap());
+    assert!(target.accepts_local_infile());
+    let table = Arc::new(target.load_table(dbname, "t").await.unwrap());
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     let text = "quote ' dquote \" backslash \\ nl \n cr \r nul \0 ctrl-z \x1a tab \t ünïcödé 🚀"
         .as_bytes();
@@ -56,21 +68,34 @@ async fn every_byte_value_round_trips_through_literals() {
         batch.push_field(FieldKind::Text, b"-12345.6789");
         batch.finish_row(id as u64 + 1);
     }
-    let mut enc = SqlEncoder::new(table.clone(), opts(OnDuplicate::Error), "lit.t.sql", 0);
+    let mut enc = SqlEncoder::new(
+        table.clone(),
+        opts(OnDuplicate::Error, load),
+        "lit.t.sql",
+        0,
+    );
+    enc.set_source_charset("binary");
     let mut out = Vec::new();
     enc.encode(&batch, &mut out).unwrap();
     out.extend(enc.flush());
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].load.is_some(), load);
     let mut w = target.writer(table).await.unwrap();
     for s in out {
         let r = w.write(s).await.unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert_eq!(r.rows, 3);
     }
+    assert_eq!(w.load_stats(), (u64::from(load), 0));
     let hex = |x: &[u8]| x.iter().map(|b| format!("{b:02X}")).collect::<String>();
     let got = db
-        .query("SELECT id, HEX(b), HEX(s), HEX(bits), n FROM lit.t ORDER BY id")
+        .query(&format!(
+            "SELECT id, HEX(b), HEX(s), HEX(bits), n FROM {dbname}.t ORDER BY id"
+        ))
         .unwrap();
+    let bits = if load { "0102" } else { "102" };
     let want = format!(
-        "0\t{}\t{}\t102\t-12345.67890\n1\t\t\t102\t-12345.67890\n2\t5C27\t5C27\t102\t-12345.67890\n",
+        "0\t{}\t{}\t{bits}\t-12345.67890\n1\t\t\t{bits}\t-12345.67890\n2\t5C27\t5C27\t{bits}\t-12345.67890\n",
         hex(&all_bytes),
         hex(text)
     );
@@ -81,13 +106,23 @@ async fn every_byte_value_round_trips_through_literals() {
 
 #[tokio::test]
 async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
+    refused_rows("rej", false).await;
+}
+
+/// A load batch the server does not take whole is rolled back and replayed as INSERT.
+#[tokio::test]
+async fn refused_rows_of_a_load_batch_are_isolated_the_same_way() {
+    refused_rows("rejload", true).await;
+}
+
+async fn refused_rows(dbname: &str, load: bool) {
     let db = MariaDb::shared();
-    db.query("CREATE DATABASE rej; CREATE TABLE rej.t (id INT PRIMARY KEY, v TINYINT NOT NULL)")
+    db.query(&format!("CREATE DATABASE {dbname}; CREATE TABLE {dbname}.t (id INT PRIMARY KEY, v TINYINT NOT NULL)"))
         .unwrap();
     let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES"))
         .await
         .unwrap();
-    let table = Arc::new(target.load_table("rej", "t").await.unwrap());
+    let table = Arc::new(target.load_table(dbname, "t").await.unwrap());
     let mut batch = RowBatch::new();
     // Rows 2 (out of range), 4 (NULL into NOT NULL) and 5 (duplicate of 1) are bad.
     let rows: [(&[u8], FieldKind, &[u8]); 6] = [
@@ -103,11 +138,17 @@ async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
         batch.push_field(*kind, v);
         batch.finish_row(100 * (i as u64 + 1));
     }
-    let mut enc = SqlEncoder::new(table.clone(), opts(OnDuplicate::Error), "rej.t.0.sql", 0);
+    let mut enc = SqlEncoder::new(
+        table.clone(),
+        opts(OnDuplicate::Error, load),
+        "rej.t.0.sql",
+        0,
+    );
     let mut out = Vec::new();
     enc.encode(&batch, &mut out).unwrap();
     out.extend(enc.flush());
     assert_eq!(out.len(), 1);
+    assert_eq!(out[0].load.is_some(), load);
     let mut w = target.writer(table.clone()).await.unwrap();
     let report = w.write(out.pop().unwrap()).await.unwrap();
     assert_eq!(report.rows, 3);
@@ -121,14 +162,21 @@ async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
     assert!(report.rejected[0]
         .to_string()
         .starts_with("rej.t.0.sql (row ending at byte 200): error 1264"));
+    assert_eq!(w.load_stats(), (0, u64::from(load)));
     assert_eq!(
-        db.query("SELECT id, v FROM rej.t ORDER BY id").unwrap(),
+        db.query(&format!("SELECT id, v FROM {dbname}.t ORDER BY id"))
+            .unwrap(),
         "1\t1\n3\t3\n6\t6\n"
     );
     assert!(!target.is_empty(&table).await.unwrap());
 
     // REPLACE lets the later duplicate win instead.
-    let mut enc = SqlEncoder::new(table.clone(), opts(OnDuplicate::Replace), "rej.t.1.sql", 0);
+    let mut enc = SqlEncoder::new(
+        table.clone(),
+        opts(OnDuplicate::Replace, load),
+        "rej.t.1.sql",
+        0,
+    );
     let mut b = RowBatch::new();
     b.push_field(FieldKind::Number, b"1");
     b.push_field(FieldKind::Text, b"9");
@@ -137,7 +185,12 @@ async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
     enc.encode(&b, &mut out).unwrap();
     let r = w.write(enc.flush().unwrap()).await.unwrap();
     assert_eq!((r.rows, r.rejected.len()), (1, 0));
-    assert_eq!(db.query("SELECT v FROM rej.t WHERE id = 1").unwrap(), "9\n");
+    assert_eq!(w.load_stats(), (u64::from(load), u64::from(load)));
+    assert_eq!(
+        db.query(&format!("SELECT v FROM {dbname}.t WHERE id = 1"))
+            .unwrap(),
+        "9\n"
+    );
 }
 
 #[tokio::test]

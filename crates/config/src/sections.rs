@@ -148,6 +148,9 @@ pub struct TikvImporter {
     pub logical_import_batch_rows: u64,
     /// Use prepared statements in the tidb backend.
     pub logical_import_prep_stmt: bool,
+    /// Our extension: let the tidb backend stream rows with `LOAD DATA LOCAL INFILE` when
+    /// the target allows it (MySQL/MariaDB with `local_infile` on; never TiDB).
+    pub logical_import_load_data: bool,
     /// Scope of PD scheduler pausing (default table).
     pub pause_pd_scheduler_scope: PauseScope,
     /// SST block size (default 16 KiB).
@@ -185,6 +188,7 @@ impl Default for TikvImporter {
             logical_import_batch_size: 96 * KIB,
             logical_import_batch_rows: 65536,
             logical_import_prep_stmt: false,
+            logical_import_load_data: true,
             pause_pd_scheduler_scope: PauseScope::Table,
             block_size: 16 * KIB,
         }

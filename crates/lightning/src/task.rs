@@ -161,6 +161,7 @@ pub async fn run_with_stop(
             max_bytes: cfg.tikv_importer.logical_import_batch_size.max(1) as usize,
             max_rows: cfg.tikv_importer.logical_import_batch_rows.max(1) as usize,
             no_backslash_escapes: target.no_backslash_escapes(),
+            load_data: cfg.tikv_importer.logical_import_load_data && target.accepts_local_infile(),
         },
         sql: Format::Sql {
             no_backslash_escapes: target.no_backslash_escapes(),

@@ -1,5 +1,6 @@
 //! Rows to multi-row statements, within a byte and row budget (CPU side).
 
+use super::load::{kind_tag, write_load_field, LoadPlan};
 use super::{literal::write_literal, quote_ident, ColumnKind, OnDuplicate, TargetTable};
 use crate::{BackendError, RowEncoder};
 use lightning_parser::RowBatch;
@@ -17,16 +18,19 @@ pub struct SqlEncoderOptions {
     pub max_rows: usize,
     /// The session runs with `NO_BACKSLASH_ESCAPES`.
     pub no_backslash_escapes: bool,
+    /// Send rows as `LOAD DATA LOCAL INFILE` batches where that reads them the same.
+    pub load_data: bool,
 }
 
-/// One statement ready to send, with the span of each row's tuple in it.
+/// One statement ready to send, with the span of each row's tuple in it; or, when `load`
+/// is set, the rows of one `LOAD DATA LOCAL INFILE`.
 #[derive(Debug, Clone)]
 pub struct SqlBatch {
-    /// The whole statement.
+    /// The whole statement, or a load batch's tab-separated lines.
     pub sql: Vec<u8>,
-    /// Length of the head (`INSERT INTO … VALUES `).
+    /// Length of the head (`INSERT INTO … VALUES `); 0 for a load batch.
     pub head_len: usize,
-    /// Each row's `( … )` tuple in `sql`, and its end offset in the source file.
+    /// Each row's `( … )` tuple (or load line) in `sql`, and its end offset in the source.
     pub rows: Vec<(Range<usize>, u64)>,
     /// Source offset where the first row starts (just past the previous row).
     pub start_offset: u64,
@@ -34,6 +38,10 @@ pub struct SqlBatch {
     pub file: Arc<str>,
     /// The character set the statement's text is in (`SET NAMES`); `None` = the session's.
     pub charset: Option<Arc<str>>,
+    /// For a load batch, its statement and how to replay it as an `INSERT`.
+    pub load: Option<Arc<LoadPlan>>,
+    /// For a load batch, each value's parsed kind (see `load::kind_tag`).
+    pub tags: Vec<u8>,
 }
 
 impl SqlBatch {
@@ -44,7 +52,7 @@ impl SqlBatch {
             .map_or(0, |r| r.1.saturating_sub(self.start_offset))
     }
 
-    /// The statement for row `i` alone.
+    /// The statement for row `i` alone (of an `INSERT` batch).
     pub fn single_row_statement(&self, i: usize) -> Vec<u8> {
         let span = self.rows[i].0.clone();
         let mut s = Vec::with_capacity(self.head_len + span.len());
@@ -64,6 +72,8 @@ pub struct SqlEncoder {
     /// How each value of a row is written; `None` drops it (a generated column's).
     kinds: Vec<Option<ColumnKind>>,
     head: Vec<u8>,
+    /// How rows of the current mapping load, when they can.
+    plan: Option<Arc<LoadPlan>>,
     current: Option<SqlBatch>,
     last_offset: u64,
     charset: Option<Arc<str>>,
@@ -84,6 +94,7 @@ impl SqlEncoder {
             columns: None,
             kinds: Vec::new(),
             head: Vec::new(),
+            plan: None,
             current: None,
             last_offset: start_offset,
             charset: None,
@@ -125,6 +136,21 @@ impl SqlEncoder {
         head.push_str(") VALUES ");
         self.head = head.into_bytes();
         self.columns = Some(columns.clone());
+        let mapped: Vec<usize> = idx.into_iter().flatten().collect();
+        self.plan = self
+            .opts
+            .load_data
+            .then(|| {
+                LoadPlan::new(
+                    &self.table,
+                    &mapped,
+                    self.opts.on_duplicate,
+                    &self.head,
+                    self.opts.no_backslash_escapes,
+                )
+            })
+            .flatten()
+            .map(Arc::new);
         Ok(())
     }
 
@@ -162,31 +188,64 @@ impl RowEncoder for SqlEncoder {
                     ),
                 ));
             }
+            let binary = self.charset.as_deref() == Some("binary");
+            let plan = self.plan.as_ref().filter(|_| {
+                row.fields()
+                    .zip(&self.kinds)
+                    .filter_map(|(f, k)| Some((f, (*k)?)))
+                    .all(|(f, k)| LoadPlan::loads_same(f, k, binary))
+            });
+            if self
+                .current
+                .as_ref()
+                .is_some_and(|c| c.load.is_some() != plan.is_some())
+            {
+                out.extend(self.current.take());
+            }
             let cur = self.current.get_or_insert_with(|| SqlBatch {
-                sql: self.head.clone(),
-                head_len: self.head.len(),
+                sql: if plan.is_some() {
+                    Vec::new()
+                } else {
+                    self.head.clone()
+                },
+                head_len: if plan.is_some() { 0 } else { self.head.len() },
                 rows: Vec::new(),
                 start_offset: self.last_offset,
                 file: self.file.clone(),
                 charset: self.charset.clone(),
+                load: plan.cloned(),
+                tags: Vec::new(),
             });
-            if !cur.rows.is_empty() {
-                cur.sql.push(b',');
-            }
-            let start = cur.sql.len();
-            cur.sql.push(b'(');
             let values = row
                 .fields()
                 .zip(&self.kinds)
                 .filter_map(|(field, kind)| Some((field, (*kind)?)));
-            for (i, (field, kind)) in values.enumerate() {
-                if i > 0 {
+            if cur.load.is_some() {
+                let start = cur.sql.len();
+                for (i, (field, _)) in values.enumerate() {
+                    if i > 0 {
+                        cur.sql.push(b'\t');
+                    }
+                    write_load_field(&mut cur.sql, field);
+                    cur.tags.push(kind_tag(field.kind));
+                }
+                cur.rows.push((start..cur.sql.len(), row.end_offset()));
+                cur.sql.push(b'\n');
+            } else {
+                if !cur.rows.is_empty() {
                     cur.sql.push(b',');
                 }
-                write_literal(&mut cur.sql, field, kind, self.opts.no_backslash_escapes);
+                let start = cur.sql.len();
+                cur.sql.push(b'(');
+                for (i, (field, kind)) in values.enumerate() {
+                    if i > 0 {
+                        cur.sql.push(b',');
+                    }
+                    write_literal(&mut cur.sql, field, kind, self.opts.no_backslash_escapes);
+                }
+                cur.sql.push(b')');
+                cur.rows.push((start..cur.sql.len(), row.end_offset()));
             }
-            cur.sql.push(b')');
-            cur.rows.push((start..cur.sql.len(), row.end_offset()));
             self.last_offset = row.end_offset();
             if cur.sql.len() >= self.opts.max_bytes || cur.rows.len() >= self.opts.max_rows {
                 out.extend(self.current.take());
@@ -243,6 +302,7 @@ mod tests {
             max_bytes: 1 << 20,
             max_rows,
             no_backslash_escapes: false,
+            load_data: false,
         }
     }
 

@@ -9,12 +9,14 @@
 
 mod encoder;
 mod literal;
+mod load;
 mod schema;
 mod target;
 mod writer;
 
 pub use encoder::{SqlBatch, SqlEncoder, SqlEncoderOptions};
 pub use literal::{write_literal, write_text_literal};
+pub use load::LoadPlan;
 pub use schema::{ColumnInfo, ColumnKind, TargetTable};
 pub use target::{ConnectOptions, TidbTarget};
 pub use writer::SqlWriter;

@@ -41,6 +41,7 @@ pub struct TidbTarget {
     pool: Pool,
     version: Arc<str>,
     no_backslash_escapes: bool,
+    local_infile: bool,
 }
 
 impl TidbTarget {
@@ -90,10 +91,19 @@ impl TidbTarget {
             .unwrap_or_default()
             .to_ascii_uppercase()
             .contains("NO_BACKSLASH_ESCAPES");
+        let version = version.unwrap_or_default();
+        // TiDB reads LOAD DATA its own way (and may commit as it goes), so only MySQL and
+        // MariaDB servers that allow LOCAL are offered load batches.
+        let local_infile = !version.contains("TiDB")
+            && matches!(
+                conn.query_first::<String, _>("SELECT @@GLOBAL.local_infile").await,
+                Ok(Some(v)) if v == "1" || v.eq_ignore_ascii_case("ON")
+            );
         Ok(TidbTarget {
             pool,
-            version: version.unwrap_or_default().into(),
+            version: version.into(),
             no_backslash_escapes,
+            local_infile,
         })
     }
 
@@ -105,6 +115,11 @@ impl TidbTarget {
     /// True when sessions run with `NO_BACKSLASH_ESCAPES` (literals must be written so).
     pub fn no_backslash_escapes(&self) -> bool {
         self.no_backslash_escapes
+    }
+
+    /// True when the server accepts `LOAD DATA LOCAL INFILE` the way load batches need.
+    pub fn accepts_local_infile(&self) -> bool {
+        self.local_infile
     }
 
     /// A connection from the pool.

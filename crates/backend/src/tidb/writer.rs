@@ -1,11 +1,13 @@
 //! Sending statements: retries for what the server says is retryable, row-by-row
-//! replay to isolate the rows it refuses (I/O side).
+//! replay to isolate the rows it refuses, and load batches kept only when the server
+//! loaded them whole (I/O side).
 
+use super::load::{parse_load_info, LoadPlan};
 use super::{SqlBatch, TargetTable};
 use crate::error::{is_retryable_code, is_row_error_code};
 use crate::{BackendError, RejectedRow, RowWriter, WriteReport};
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use mysql_async::{Conn, InfileData};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ pub struct SqlWriter {
     table: Arc<TargetTable>,
     /// The `SET NAMES` this session runs with, when changed from the pool's default.
     charset: Option<Arc<str>>,
+    /// Load batches committed, and load batches replayed as `INSERT`.
+    loads: (u64, u64),
 }
 
 enum Outcome {
@@ -30,7 +34,14 @@ impl SqlWriter {
             conn,
             table,
             charset: None,
+            loads: (0, 0),
         }
+    }
+
+    /// How many load batches this writer committed, and how many it replayed as `INSERT`
+    /// because the server did not load them whole.
+    pub fn load_stats(&self) -> (u64, u64) {
+        self.loads
     }
 
     /// Sends one statement, retrying with backoff while the server says it did nothing.
@@ -79,6 +90,76 @@ impl RowWriter for SqlWriter {
             }
             self.charset = batch.charset.clone();
         }
+        if let Some(plan) = batch.load.clone() {
+            if self.load(&batch, &plan).await? {
+                return Ok(WriteReport {
+                    rows: batch.rows.len() as u64,
+                    bytes: batch.source_bytes(),
+                    rejected: Vec::new(),
+                });
+            }
+            return self.write_insert(batch.to_insert()).await;
+        }
+        self.write_insert(batch).await
+    }
+}
+
+impl SqlWriter {
+    /// Sends a load batch in a transaction and commits it only when the server loaded every
+    /// row without a warning; otherwise rolls it back and returns false, for the caller to
+    /// replay it as an `INSERT` (see `load`).
+    async fn load(&mut self, batch: &SqlBatch, plan: &LoadPlan) -> Result<bool, BackendError> {
+        let ctx = || {
+            format!(
+                "loading rows of {} into {}",
+                batch.file,
+                self.table.qualified_name()
+            )
+        };
+        self.conn
+            .query_drop("BEGIN")
+            .await
+            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        let body = bytes::Bytes::from(batch.sql.clone());
+        self.conn.set_infile_handler(async move {
+            let data: InfileData = Box::pin(futures_util::stream::once(async move { Ok(body) }));
+            Ok(data)
+        });
+        let loaded = match self
+            .conn
+            .query_drop(plan.statement(batch.charset.as_deref()))
+            .await
+        {
+            Ok(()) => {
+                let counts = parse_load_info(&self.conn.info());
+                let warnings = self.conn.get_warnings();
+                let whole = counts == Some((batch.rows.len() as u64, 0, 0)) && warnings == 0;
+                if !whole {
+                    tracing::debug!(file = %batch.file, ?counts, warnings, "load batch not loaded whole; replaying it as INSERT");
+                }
+                whole
+            }
+            Err(mysql_async::Error::Server(e)) => {
+                tracing::debug!(file = %batch.file, code = e.code, "load batch refused; replaying it as INSERT");
+                false
+            }
+            Err(e) => return Err(BackendError::from_mysql(ctx(), e)),
+        };
+        if loaded {
+            self.loads.0 += 1;
+        } else {
+            self.loads.1 += 1;
+        }
+        let end = if loaded { "COMMIT" } else { "ROLLBACK" };
+        self.conn
+            .query_drop(end)
+            .await
+            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        Ok(loaded)
+    }
+
+    /// Sends an `INSERT` batch, isolating the rows the server refuses.
+    async fn write_insert(&mut self, batch: SqlBatch) -> Result<WriteReport, BackendError> {
         let mut report = WriteReport {
             rows: 0,
             bytes: batch.source_bytes(),
