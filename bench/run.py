@@ -57,7 +57,9 @@ def main():
     ap.add_argument("--threads", type=int, default=4, help="myloader -t and lightning region-concurrency")
     ap.add_argument("--batch-size", default="96KiB", help="[tikv-importer] logical-import-batch-size")
     ap.add_argument("--batch-rows", type=int, default=65536, help="[tikv-importer] logical-import-batch-rows")
-    ap.add_argument("--only", choices=["lightning", "myloader"], help="run one loader only")
+    ap.add_argument("--only", choices=["lightning", "lightning-insert", "myloader"], help="run one loader only")
+    ap.add_argument("--with-insert", action="store_true",
+                    help="also run lightning with logical-import-load-data = false (INSERT only)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()
 
@@ -78,19 +80,23 @@ def main():
     print(f"source built and dumped in {time.monotonic() - t0:.0f}s: {size / 1e6:.0f} MB of data files, "
           f"{sum(r for r, _ in source.values())} rows", flush=True)
 
-    config = os.path.join(work, "lightning.toml")
-    write_lightning_config(
-        config, server, dump, f"{work}/lightning.log",
-        lightning=f"region-concurrency = {args.threads}",
-        importer=f'logical-import-batch-size = "{args.batch_size}"\nlogical-import-batch-rows = {args.batch_rows}',
-    )
+    configs = {}
+    for name, load in (("lightning", "true"), ("lightning-insert", "false")):
+        configs[name] = os.path.join(work, f"{name}.toml")
+        write_lightning_config(
+            configs[name], server, dump, f"{work}/{name}.log",
+            lightning=f"region-concurrency = {args.threads}",
+            importer=f'logical-import-batch-size = "{args.batch_size}"\n'
+                     f'logical-import-batch-rows = {args.batch_rows}\nlogical-import-load-data = {load}',
+        )
     loaders = {
-        "lightning": [binary, "--config", config],
+        "lightning": [binary, "--config", configs["lightning"]],
+        "lightning-insert": [binary, "--config", configs["lightning-insert"]],
         "myloader": ["myloader", *server.conn_args(), "-d", dump, "-t", str(args.threads)],
     }
-    order = [args.only] if args.only else ["lightning", "myloader"]
+    order = [args.only] if args.only else ["lightning", "myloader"] + (["lightning-insert"] if args.with_insert else [])
     results = {name: [] for name in order}
-    print(f"\n{'run':<14} {'wall s':>8} {'MB/s':>8} {'server CPU s':>13} {'MB/server-CPU-s':>16} {'own CPU s':>10} {'own/server':>11} {'peak RSS MiB':>13}")
+    print(f"\n{'run':<20} {'wall s':>8} {'MB/s':>8} {'server CPU s':>13} {'MB/server-CPU-s':>16} {'own CPU s':>10} {'own/server':>11} {'peak RSS MiB':>13}")
     for i in range(args.runs):
         for name in (order if i % 2 == 0 else order[::-1]):
             server.query(f"DROP DATABASE IF EXISTS {DB}")
@@ -99,15 +105,15 @@ def main():
             if got != source:
                 sys.exit(f"{name} run {i + 1}: imported data differs from the source: {got} vs {source}")
             results[name].append((wall, srv, own, rss))
-            print(f"{name + ' #' + str(i + 1):<14} {wall:>8.1f} {size / 1e6 / wall:>8.2f} {srv:>13.1f} "
+            print(f"{name + ' #' + str(i + 1):<20} {wall:>8.1f} {size / 1e6 / wall:>8.2f} {srv:>13.1f} "
                   f"{size / 1e6 / srv:>16.2f} {own:>10.1f} {own / srv:>10.1%} {rss:>13.0f}  checksums OK", flush=True)
 
     print()
     med = {n: [statistics.median(x[k] for x in r) for k in range(4)] for n, r in results.items()}
     for n, (wall, srv, own, rss) in med.items():
-        print(f"median {n:<10} {size / 1e6 / wall:8.2f} MB/s  {size / 1e6 / srv:6.2f} MB/server-CPU-s  "
+        print(f"median {n:<16} {size / 1e6 / wall:8.2f} MB/s  {size / 1e6 / srv:6.2f} MB/server-CPU-s  "
               f"own CPU {own / srv:6.1%} of server's  peak RSS {rss:.0f} MiB")
-    if len(med) == 2:
+    if "lightning" in med and "myloader" in med:
         print(f"lightning / myloader wall throughput: {med['myloader'][0] / med['lightning'][0]:.2f}x; "
               f"MB per server CPU-second: {med['myloader'][1] / med['lightning'][1]:.2f}x")
     if not args.keep:
