@@ -875,7 +875,6 @@ fn lightning_character_sets() {
 /// `character-set = "binary"` on schema files that are not UTF-8: upstream passes the bytes
 /// through (the gb18030 column name arrives as latin1 mojibake `Ö÷¼ü`).
 #[test]
-#[ignore = "bug: character-set = \"binary\" rejects schema files that are not UTF-8 (crates/source/src/read.rs decode_text); upstream passes the bytes through"]
 fn lightning_character_sets_binary() {
     let c = Case::new("lightning_character_sets");
     let out = c.run_on(Some("binary.toml"), &c.dir().join("gb18030"), "", &[]);

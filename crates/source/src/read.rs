@@ -61,7 +61,11 @@ fn decode_text(file: &SourceFile, bytes: Vec<u8>, cs: &str) -> Result<String, So
                 )
             }),
         },
-        "utf8" | "utf8mb4" | "binary" | "" => {
+        // Bytes pass through: what is UTF-8 stays so, and each other byte becomes the
+        // character of the same number (upstream sends such bytes unconverted, and TiDB then
+        // reads a GB18030 column name as `Ö÷¼ü`, as lightning_character_sets expects).
+        "binary" => Ok(binary_text(&bytes)),
+        "utf8" | "utf8mb4" | "" => {
             String::from_utf8(bytes).map_err(|e| decode(file, format!("invalid UTF-8 text: {e}")))
         }
         "gb18030" => legacy(encoding_rs::GB18030),
@@ -70,6 +74,15 @@ fn decode_text(file: &SourceFile, bytes: Vec<u8>, cs: &str) -> Result<String, So
         "latin1" => legacy(encoding_rs::WINDOWS_1252),
         other => Err(SourceError::Unsupported(format!("character-set '{other}'"))),
     }
+}
+
+fn binary_text(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        s.push_str(chunk.valid());
+        s.extend(chunk.invalid().iter().map(|&b| char::from(b)));
+    }
+    s
 }
 
 /// Estimates the decompressed size of a file from a sample of its start (its own size when
@@ -115,5 +128,17 @@ impl<R: Read> Read for Tracked<R> {
         let n = self.inner.read(buf)?;
         self.consumed.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_text;
+
+    #[test]
+    fn binary_text_keeps_utf8_and_maps_other_bytes_to_their_code_points() {
+        assert_eq!(binary_text("唯一键 ok".as_bytes()), "唯一键 ok");
+        assert_eq!(binary_text(&[0xd6, 0xf7, 0xbc, 0xfc]), "Ö÷¼ü");
+        assert_eq!(binary_text(&[b'a', 0xe5, 0x94, b'b']), "aå\u{94}b");
     }
 }
