@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         delimiter: pick(&[b"\"", b"'", b"", b"$$"], (a >> 3) & 3),
         terminator: pick(&[b"", b"\n", b"\r\n", b"|\n"], (a >> 5) & 3),
         header: b & 1 != 0,
-        backslash_escape: b & 2 != 0,
+        escape: if b & 2 == 0 { None } else if b & 64 != 0 { Some(b'!') } else { Some(b'\\') },
         trim_last_separator: b & 4 != 0,
         not_null: b & 8 != 0,
         quoted_null_is_text: b & 16 != 0,

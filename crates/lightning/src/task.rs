@@ -265,12 +265,17 @@ fn session_vars(cfg: &Config) -> Vec<(String, String)> {
 
 fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
     let c = &cfg.mydumper.csv;
-    if c.backslash_escape && !c.escaped_by.is_empty() && c.escaped_by != "\\" {
-        return Err(LightningError::Unsupported(format!(
-            "[mydumper.csv] escaped-by = {:?} is not supported yet (only \"\\\\\")",
-            c.escaped_by
-        )));
-    }
+    // Validation left `escaped-by` empty or one character (and `backslash-escape` folded in).
+    let escape = match c.escaped_by.as_bytes() {
+        [] => None,
+        [b] if b.is_ascii() => Some(*b),
+        _ => {
+            return Err(LightningError::Unsupported(format!(
+                "[mydumper.csv] escaped-by = {:?}: only a single ASCII character is supported",
+                c.escaped_by
+            )))
+        }
+    };
     let opts = CsvOptions {
         separator: c.separator.as_bytes().to_vec(),
         delimiter: c.delimiter.as_bytes().to_vec(),
@@ -278,11 +283,35 @@ fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
         header: c.header,
         not_null: c.not_null,
         null: c.null.iter().map(|n| n.as_bytes().to_vec()).collect(),
-        backslash_escape: c.backslash_escape,
+        escape,
         trim_last_separator: c.trim_last_separator,
         quoted_null_is_text: false,
     };
     opts.validate()
         .map_err(|e| LightningError::Unsupported(format!("[mydumper.csv]: {e}")))?;
     Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_options;
+    use lightning_config::Config;
+
+    fn escape_of(csv_section: &str) -> Result<Option<u8>, String> {
+        let toml = format!("[tikv-importer]\nbackend = \"tidb\"\n[mydumper]\ndata-source-dir = \"/tmp\"\n[mydumper.csv]\n{csv_section}\n");
+        let cfg = Config::from_toml_str(&toml).map_err(|e| e.to_string())?;
+        csv_options(&cfg)
+            .map(|o| o.escape)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn escaped_by_and_backslash_escape_pick_the_parser_escape() {
+        assert_eq!(escape_of(""), Ok(Some(b'\\')));
+        assert_eq!(escape_of("escaped-by = '!'"), Ok(Some(b'!')));
+        assert_eq!(escape_of("backslash-escape = false"), Ok(None));
+        assert!(escape_of("escaped-by = 'é'")
+            .unwrap_err()
+            .contains("escaped-by"));
+    }
 }

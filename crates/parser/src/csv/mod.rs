@@ -26,9 +26,9 @@ pub struct CsvOptions {
     pub not_null: bool,
     /// Field values that mean NULL, compared after unescaping (`null`, default `\N`).
     pub null: Vec<Vec<u8>>,
-    /// `\` escapes the next byte, as MySQL `FIELDS ESCAPED BY '\\'` (`backslash-escape`,
-    /// default true).
-    pub backslash_escape: bool,
+    /// The byte that escapes the next one, as MySQL `FIELDS ESCAPED BY` (`escaped-by`, default
+    /// `\`; `backslash-escape = false` turns it off): `<esc>n` is a newline, `<esc>N` is NULL.
+    pub escape: Option<u8>,
     /// Drops one empty last field of each record, for lines ending with a separator
     /// (`trim-last-separator`, default false).
     pub trim_last_separator: bool,
@@ -46,7 +46,7 @@ impl Default for CsvOptions {
             header: true,
             not_null: false,
             null: vec![b"\\N".to_vec()],
-            backslash_escape: true,
+            escape: Some(b'\\'),
             trim_last_separator: false,
             quoted_null_is_text: false,
         }
@@ -75,13 +75,13 @@ impl CsvOptions {
         if !d.is_empty() && (self.separator.starts_with(d) || d.starts_with(&self.separator)) {
             return Err("`separator` and `delimiter` must not be prefixes of each other".into());
         }
-        if self.backslash_escape
-            && (self.separator.first() == Some(&b'\\') || d.first() == Some(&b'\\'))
-        {
-            return Err(
-                "`separator` and `delimiter` cannot start with `\\` when `backslash-escape` is on"
-                    .into(),
-            );
+        if let Some(e) = self.escape {
+            if self.separator.first() == Some(&e) || d.first() == Some(&e) {
+                return Err(format!(
+                    "`separator` and `delimiter` cannot start with the escape character `{}`",
+                    e as char
+                ));
+            }
         }
         let t = &self.terminator;
         if !t.is_empty() && (self.separator.starts_with(t) || t.starts_with(&self.separator)) {

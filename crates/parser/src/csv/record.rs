@@ -12,6 +12,8 @@ pub(crate) struct Syntax {
     stop: [bool; 256],
     /// `\N` is the NULL marker and escapes are on: MySQL's `\N` handling applies.
     mysql_null: bool,
+    /// The escape byte followed by `N` (`\N`).
+    escaped_n: [u8; 2],
 }
 
 /// How the input at some index compares with a pattern.
@@ -45,15 +47,18 @@ impl Syntax {
                 stop[b'\n' as usize] = true;
             }
         }
-        if opts.backslash_escape {
-            stop[b'\\' as usize] = true;
+        let escaped_n = [opts.escape.unwrap_or(b'\\'), b'N'];
+        if let Some(e) = opts.escape {
+            stop[e as usize] = true;
         }
-        let mysql_null =
-            opts.backslash_escape && !opts.not_null && opts.null.iter().any(|n| n == b"\\N");
+        let mysql_null = opts.escape.is_some()
+            && !opts.not_null
+            && opts.null.iter().any(|n| n == &escaped_n || n == b"\\N");
         Syntax {
             opts,
             stop,
             mysql_null,
+            escaped_n,
         }
     }
 
@@ -172,9 +177,13 @@ impl Syntax {
                     "syntax error: cannot have consecutive fields without separator",
                 ));
             }
-            if b == b'\\' && self.opts.backslash_escape {
+            if Some(b) == self.opts.escape {
                 if k + 1 >= buf.len() {
-                    return Err(src.end(k, "syntax error: no character after backslash"));
+                    let msg = match b {
+                        b'\\' => "syntax error: no character after backslash".to_string(),
+                        _ => format!("syntax error: no character after escape `{}`", b as char),
+                    };
+                    return Err(src.end(k, &msg));
                 }
                 escaped = true;
                 k += 2;
@@ -185,7 +194,7 @@ impl Syntax {
         let raw = &buf[i..k];
         if escaped {
             let start = out.begin_field();
-            unescape_into(raw, out.field_buf());
+            unescape_into(raw, self.escaped_n[0], out.field_buf());
             self.end_field(raw, false, start, out);
         } else if self.is_null(raw, raw, false) {
             out.push_field(FieldKind::Null, b"");
@@ -206,17 +215,16 @@ impl Syntax {
         let content_end;
         loop {
             let rest = &buf[k..];
-            let found = if self.opts.backslash_escape {
-                memchr::memchr2(d[0], b'\\', rest)
-            } else {
-                memchr::memchr(d[0], rest)
+            let found = match self.opts.escape {
+                Some(e) => memchr::memchr2(d[0], e, rest),
+                None => memchr::memchr(d[0], rest),
             };
             let Some(n) = found else {
                 return Err(unterminated(src, i));
             };
             let q = k + n;
             out.field_buf().extend_from_slice(&rest[..n]);
-            if buf[q] == b'\\' && self.opts.backslash_escape {
+            if Some(buf[q]) == self.opts.escape {
                 let Some(&e) = buf.get(q + 1) else {
                     return Err(unterminated(src, i));
                 };
@@ -255,20 +263,20 @@ impl Syntax {
     /// delimiters) and unescaped `value`.
     fn is_null(&self, raw: &[u8], value: &[u8], quoted: bool) -> bool {
         let o = &self.opts;
-        if self.mysql_null && raw == b"\\N" {
+        if self.mysql_null && raw == self.escaped_n {
             return true; // `\N`, quoted or not.
         }
         if o.not_null || (quoted && o.quoted_null_is_text && !o.delimiter.is_empty()) {
             return false;
         }
-        if self.mysql_null && value == b"\\N" {
+        if self.mysql_null && value == self.escaped_n {
             return false; // `\\N` is the text `\N`.
         }
         o.null.iter().any(|n| n == value)
     }
 }
 
-/// MySQL's meaning of `\b` in `FIELDS ESCAPED BY '\\'` data.
+/// MySQL's meaning of `<esc>b` in `FIELDS ESCAPED BY` data.
 #[inline]
 fn unescape_byte(e: u8) -> u8 {
     match e {
@@ -282,14 +290,14 @@ fn unescape_byte(e: u8) -> u8 {
     }
 }
 
-/// Appends `raw` with its backslash escapes resolved.
-fn unescape_into(raw: &[u8], dst: &mut Vec<u8>) {
+/// Appends `raw` with its escapes (by `esc`) resolved.
+fn unescape_into(raw: &[u8], esc: u8, dst: &mut Vec<u8>) {
     let mut i = 0;
-    while let Some(n) = memchr::memchr(b'\\', &raw[i..]) {
+    while let Some(n) = memchr::memchr(esc, &raw[i..]) {
         dst.extend_from_slice(&raw[i..i + n]);
         match raw.get(i + n + 1) {
             Some(&e) => dst.push(unescape_byte(e)),
-            None => dst.push(b'\\'),
+            None => dst.push(esc),
         }
         i += n + 2;
     }

@@ -129,10 +129,31 @@ fn backslash_escapes_like_mysql_outfile() {
 #[test]
 fn backslash_escape_off_keeps_backslashes() {
     let o = CsvOptions {
-        backslash_escape: false,
+        escape: None,
         ..no_header()
     };
     assert_eq!(rows(o, "a\\n,\\N\n"), vec![vec![s("a\\n"), None]]);
+}
+
+#[test]
+fn another_escape_character_works_as_backslash_does() {
+    let o = CsvOptions {
+        escape: Some(b'!'),
+        null: vec![b"!N".to_vec()],
+        ..no_header()
+    };
+    let r = rows(o.clone(), "a!,b,!n!t\\x,\"q!\"q\",!N,!!N,\"!N\"\n");
+    assert_eq!(
+        r,
+        vec![vec![s("a,b"), s("\n\t\\x"), s("q\"q"), None, s("!N"), None]]
+    );
+    let e = run(o.clone(), "a!").unwrap_err();
+    assert!(e.message.contains("no character after escape `!`"), "{e}");
+    let bad = CsvOptions {
+        separator: b"!".to_vec(),
+        ..o
+    };
+    assert!(bad.validate().unwrap_err().contains("escape character `!`"));
 }
 
 #[test]
