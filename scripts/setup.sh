@@ -16,6 +16,7 @@ command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb
 command -v mariadb >/dev/null || missing+=(mariadb-client)
 command -v mydumper >/dev/null || missing+=(mydumper)
 [ -d /usr/share/zoneinfo/America ] || missing+=(tzdata)  # the codec's named time zone tests
+command -v openssl >/dev/null || missing+=(openssl)  # TLS test certificates
 command -v cargo >/dev/null || { echo "setup.sh: cargo not found: install Rust (rustup) first" >&2; exit 1; }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: apt-get install ${missing[*]}"

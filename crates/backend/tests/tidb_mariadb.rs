@@ -233,3 +233,43 @@ async fn mysqldump_schema_file_restores_session_variables_on_the_same_connection
         .unwrap_err();
     assert!(err.to_string().contains("1050"), "{err}");
 }
+
+/// `[tidb] tls`: "cluster" verifies the server against `[security] ca-path`, "skip-verify"
+/// encrypts without checking, "false" stays plain; a CA that did not sign the server fails.
+#[tokio::test]
+async fn tls_modes_encrypt_and_verify_as_configured() {
+    let db = MariaDb::start_tls().unwrap();
+    let cipher = |tls: &str, ca: Option<std::path::PathBuf>| {
+        let opts = ConnectOptions {
+            tls: tls.into(),
+            ca_path: ca,
+            ..connect_opts(&db, "")
+        };
+        async move {
+            let target = TidbTarget::connect(&opts).await?;
+            let mut conn = target.conn().await?;
+            let row: Option<(String, String)> = mysql_async::prelude::Queryable::query_first(
+                &mut conn,
+                "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
+            )
+            .await
+            .unwrap();
+            drop(conn);
+            target.close().await?;
+            Ok::<_, lightning_backend::BackendError>(row.map(|r| r.1).unwrap_or_default())
+        }
+    };
+    assert!(!cipher("cluster", Some(db.tls_ca()))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!cipher("skip-verify", None).await.unwrap().is_empty());
+    assert_eq!(cipher("false", None).await.unwrap(), "");
+    // A CA of another server does not verify this one.
+    let other = MariaDb::start_tls().unwrap();
+    let err = cipher("cluster", Some(other.tls_ca()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("connecting to 127.0.0.1"), "{err}");
+}

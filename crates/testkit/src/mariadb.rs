@@ -19,6 +19,98 @@ pub struct MariaDb {
     port: u16,
 }
 
+/// Writes a CA and a server certificate for 127.0.0.1 into `dir`; returns mariadbd's flags.
+fn make_certificates(dir: &Path) -> Result<Vec<String>> {
+    let run = |args: &[&str]| -> Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("running openssl (Debian's openssl package)")?;
+        if !out.status.success() {
+            bail!(
+                "openssl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    };
+    std::fs::write(
+        dir.join("ca.ext"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )?;
+    let rsa = ["-newkey", "rsa:2048", "-nodes"];
+    run(&[
+        &["req"][..],
+        &rsa,
+        &[
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.csr",
+            "-subj",
+            "/CN=lightning test CA",
+        ],
+    ]
+    .concat())?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "ca.csr",
+        "-signkey",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ca.ext",
+    ])?;
+    run(&[
+        &["req"][..],
+        &rsa,
+        &[
+            "-keyout",
+            "server-key.pem",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat())?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "server-cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])?;
+    let flag = |name: &str, file: &str| format!("--{name}={}", dir.join(file).display());
+    Ok(vec![
+        flag("ssl-ca", "ca.pem"),
+        flag("ssl-cert", "server-cert.pem"),
+        flag("ssl-key", "server-key.pem"),
+    ])
+}
+
 /// The server process, spawned and reaped by a thread of its own: `PR_SET_PDEATHSIG`
 /// fires when the spawning *thread* ends, so it must outlive every test using it.
 struct Server {
@@ -29,6 +121,21 @@ struct Server {
 impl MariaDb {
     /// Installs a fresh data directory and starts `mariadbd` on a free loopback port.
     pub fn start() -> Result<Self> {
+        Self::start_inner(false)
+    }
+
+    /// Like [`MariaDb::start`], and the server also speaks TLS with a certificate for
+    /// `127.0.0.1` signed by a throwaway CA ([`MariaDb::tls_ca`]), made with `openssl`.
+    pub fn start_tls() -> Result<Self> {
+        Self::start_inner(true)
+    }
+
+    /// The CA certificate (PEM) that signed a TLS server's certificate.
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start_inner(tls: bool) -> Result<Self> {
         let mariadbd = find_binary(&["mariadbd", "mysqld"]).context(
             "mariadbd not found: install Debian's mariadb-server (scripts/setup.sh does)",
         )?;
@@ -59,6 +166,11 @@ impl MariaDb {
             "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\n\
              GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\n",
         )?;
+        let tls_args = if tls {
+            make_certificates(dir.path())?
+        } else {
+            Vec::new()
+        };
         let mut db = MariaDb {
             server: Mutex::new(None),
             dir,
@@ -87,6 +199,7 @@ impl MariaDb {
                 .arg("--skip-log-bin")
                 .arg("--character-set-server=utf8mb4")
                 .arg("--collation-server=utf8mb4_general_ci")
+                .args(&tls_args)
                 .args(user_args())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
