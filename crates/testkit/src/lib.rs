@@ -6,6 +6,7 @@
 //! MySQL driver at [`MariaDb::port`]. The simulated TiDB cluster will live here too.
 
 mod mariadb;
+pub mod tidb;
 
 pub use mariadb::{MariaDb, ROOT_USER};
 

@@ -1,0 +1,100 @@
+//! One MySQL client connection: handshake, then the command loop (COM_QUERY with
+//! multi-statements, COM_INIT_DB, COM_PING, COM_RESET_CONNECTION, COM_QUIT). Prepared
+//! statements are refused with an error.
+
+use tokio::net::TcpStream;
+
+use super::lex::split_statements;
+use super::proto::{
+    err_packet, handshake, ok_packet, parse_handshake_response, result_set, PacketIo,
+    STATUS_AUTOCOMMIT, STATUS_MORE_RESULTS,
+};
+use super::query::server_version;
+use super::sql::{execute, Engine, Outcome, Session, SqlError};
+
+/// Packets answering one COM_QUERY that may hold several statements.
+fn run_query(e: &Engine, s: &mut Session, text: &str) -> Vec<Vec<u8>> {
+    let stmts = split_statements(text);
+    if stmts.is_empty() {
+        return vec![err_packet(1065, "42000", "Query was empty")];
+    }
+    let mut out = Vec::new();
+    for (i, st) in stmts.iter().enumerate() {
+        let status = if i + 1 < stmts.len() {
+            STATUS_AUTOCOMMIT | STATUS_MORE_RESULTS
+        } else {
+            STATUS_AUTOCOMMIT
+        };
+        match execute(e, s, st) {
+            Ok(Outcome::Ok { affected }) => out.push(ok_packet(affected, status, 0)),
+            Ok(Outcome::Rows { cols, rows }) => out.extend(result_set(&cols, &rows, status)),
+            Err(err) => {
+                out.push(err_packet(err.code, err.state, &err.msg));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn err(e: SqlError) -> Vec<u8> {
+    err_packet(e.code, e.state, &e.msg)
+}
+
+/// Serves one client until it quits or disconnects.
+pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut io = PacketIo::new(stream);
+    let mut scramble = [0u8; 20];
+    for (i, b) in scramble.iter_mut().enumerate() {
+        *b = b'A' + ((i as u32 * 7 + conn_id) % 26) as u8;
+    }
+    io.write_packets(&[handshake(&server_version(&e.release), conn_id, &scramble)])
+        .await?;
+    let Some(resp) = io.read().await? else {
+        return Ok(());
+    };
+    let Some((_caps, db)) = parse_handshake_response(&resp) else {
+        return io
+            .write_packets(&[err_packet(1043, "08S01", "Bad handshake")])
+            .await;
+    };
+    let mut s = Session::default();
+    if let Some(db) = db {
+        let found = e.cat().db(&db).map(|d| d.name.clone());
+        match found {
+            Some(name) => s.db = Some(name),
+            None => return io.write_packets(&[err(SqlError::bad_db(&db))]).await,
+        }
+    }
+    io.write_packets(&[ok_packet(0, STATUS_AUTOCOMMIT, 0)])
+        .await?;
+    loop {
+        io.reset_seq();
+        let Some(pkt) = io.read().await? else {
+            return Ok(());
+        };
+        let body = String::from_utf8_lossy(pkt.get(1..).unwrap_or_default()).into_owned();
+        let reply = match pkt.first() {
+            Some(0x01) => return Ok(()),
+            Some(0x02) => {
+                let q = format!("USE `{}`", body.replace('`', "``"));
+                match execute(e, &mut s, &q) {
+                    Ok(_) => vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)],
+                    Err(x) => vec![err(x)],
+                }
+            }
+            Some(0x03) => run_query(e, &mut s, &body),
+            Some(0x0e) => vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)],
+            Some(0x1f) => {
+                s.vars.clear();
+                vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)]
+            }
+            Some(0x16) => vec![err(SqlError::unsupported(
+                "prepared statements (COM_STMT_PREPARE)",
+            ))],
+            _ => vec![err_packet(1047, "08S01", "Unknown command")],
+        };
+        io.write_packets(&reply).await?;
+    }
+}
