@@ -47,8 +47,11 @@ fn expr_text(toks: &[Tok]) -> String {
     out
 }
 
-/// Splits the select list into items (tokens, alias) up to FROM or the end.
-fn select_list(c: &mut Cur) -> Result<Vec<(Vec<Tok>, Option<String>)>, SqlError> {
+/// One select-list item: its tokens and its `AS` alias.
+type Item = (Vec<Tok>, Option<String>);
+
+/// Splits the select list into items up to FROM or the end.
+fn select_list(c: &mut Cur) -> Result<Vec<Item>, SqlError> {
     let mut items = Vec::new();
     let mut cur = Vec::new();
     let mut depth = 0;
@@ -221,7 +224,7 @@ fn col_index(v: &Virtual, col: &str) -> Result<usize, SqlError> {
         })
 }
 
-fn select_virtual(v: Virtual, items: &[(Vec<Tok>, Option<String>)], c: &mut Cur) -> Res {
+fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
     let mut rows = filter(&v, c)?;
     if c.kw("ORDER") {
         c.expect_kw("BY")?;

@@ -1,0 +1,405 @@
+//! The simulated TiDB through a real MySQL driver (mysql_async) and plain HTTP.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use lightning_encode::ddl::parse_create_table;
+use lightning_encode::{EncodeOptions, Encoder, KvPairs, TableInfo};
+use lightning_parser::{Field, FieldKind};
+use lightning_testkit::tidb::{MemKv, SimTidb, SimTidbOptions, DEFAULT_FIRST_ID};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts};
+
+fn start() -> (SimTidb, Arc<MemKv>) {
+    let kv = Arc::new(MemKv::new());
+    let tidb = SimTidb::start(SimTidbOptions::default(), kv.clone()).expect("start");
+    (tidb, kv)
+}
+
+async fn connect(t: &SimTidb) -> Conn {
+    Conn::new(Opts::from_url(&t.url()).expect("url"))
+        .await
+        .expect("connect")
+}
+
+/// The MySQL error code of a failed statement.
+async fn err_code(c: &mut Conn, sql: &str) -> u16 {
+    match c.query_drop(sql).await {
+        Err(mysql_async::Error::Server(e)) => e.code,
+        other => panic!("{sql}: expected a server error, got {other:?}"),
+    }
+}
+
+/// `GET path` on the status port: (status code, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect status port");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").expect("http response");
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_string())
+}
+
+#[tokio::test]
+async fn ids_follow_tidb_global_allocation() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    let first = DEFAULT_FIRST_ID;
+    c.query_drop("CREATE DATABASE d1").await.unwrap();
+    c.query_drop("USE d1").await.unwrap();
+    c.query_drop(
+        "CREATE TABLE a (id INT PRIMARY KEY, x INT, y VARCHAR(8), KEY kx (x), UNIQUE KEY uy (y))",
+    )
+    .await
+    .unwrap();
+    c.query_drop("CREATE TABLE b (s VARCHAR(10) PRIMARY KEY CLUSTERED, x INT, KEY kx (x))")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE IF NOT EXISTS b (z INT)")
+        .await
+        .unwrap();
+    c.query_drop("CREATE DATABASE IF NOT EXISTS d2")
+        .await
+        .unwrap();
+    // Objects first, then their DDL job, from one counter; IF NOT EXISTS on an existing
+    // table allocates nothing.
+    assert_eq!(tidb.database_id("d1"), Some(first));
+    assert_eq!(tidb.table_info("d1", "a").unwrap().id, first + 2);
+    assert_eq!(tidb.table_info("d1", "b").unwrap().id, first + 4);
+    assert_eq!(tidb.database_id("d2"), Some(first + 6));
+    let ids: Vec<(String, i64)> = c
+        .query("SELECT TABLE_NAME, TIDB_TABLE_ID FROM information_schema.tables WHERE TABLE_SCHEMA = 'd1' ORDER BY TIDB_TABLE_ID")
+        .await
+        .unwrap();
+    assert_eq!(ids, [("a".into(), first + 2), ("b".into(), first + 4)]);
+    let idx: Vec<(String, String, i64, String)> = c
+        .query("SELECT TABLE_NAME, KEY_NAME, INDEX_ID, CLUSTERED FROM information_schema.tidb_indexes WHERE TABLE_SCHEMA = 'd1'")
+        .await
+        .unwrap();
+    let want = [
+        ("a", "PRIMARY", 0, "YES"),
+        ("a", "kx", 1, "NO"),
+        ("a", "uy", 2, "NO"),
+        ("b", "PRIMARY", 1, "YES"),
+        ("b", "kx", 2, "NO"),
+    ];
+    let want: Vec<(String, String, i64, String)> = want
+        .iter()
+        .map(|(t, k, i, cl)| (t.to_string(), k.to_string(), *i, cl.to_string()))
+        .collect();
+    assert_eq!(idx, want);
+    let a = tidb.table_info("d1", "a").unwrap();
+    assert_eq!(
+        a.columns.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // Dropping is a DDL job too: the next object skips its job id.
+    c.query_drop("DROP TABLE a").await.unwrap();
+    c.query_drop("CREATE TABLE c (i INT)").await.unwrap();
+    assert_eq!(tidb.table_info("d1", "c").unwrap().id, first + 9);
+    assert_eq!(err_code(&mut c, "CREATE TABLE c (i INT)").await, 1050);
+    assert_eq!(err_code(&mut c, "CREATE DATABASE d1").await, 1007);
+    assert_eq!(err_code(&mut c, "DROP TABLE nope").await, 1051);
+    assert_eq!(err_code(&mut c, "USE nope").await, 1049);
+    c.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn show_create_table_round_trips_and_shows_rebased_ids() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE s; USE s").await.unwrap();
+    c.query_drop("CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(20) DEFAULT 'x', d DECIMAL(10,2), PRIMARY KEY (id), KEY kv (v(4)))")
+        .await
+        .unwrap();
+    // The rebases Lightning issues after an import (importer/tidb.go).
+    c.query_drop("ALTER TABLE `s`.`t` AUTO_INCREMENT=5001")
+        .await
+        .unwrap();
+    c.query_drop("ALTER TABLE `s`.`t` AUTO_INCREMENT=10")
+        .await
+        .unwrap();
+    let (name, text): (String, String) =
+        c.query_first("SHOW CREATE TABLE t").await.unwrap().unwrap();
+    assert_eq!(name, "t");
+    assert!(text.contains(" AUTO_INCREMENT=5001"), "{text}");
+    let info = tidb.table_info("s", "t").unwrap();
+    assert_eq!(parse_create_table(&text, info.id).unwrap(), info);
+    c.query_drop("ALTER TABLE s.t FORCE AUTO_INCREMENT=77")
+        .await
+        .unwrap();
+    let text: String = c
+        .query_first("SHOW CREATE TABLE s.t")
+        .await
+        .unwrap()
+        .map(|(_, t): (String, String)| t)
+        .unwrap();
+    assert!(text.contains(" AUTO_INCREMENT=77"), "{text}");
+
+    c.query_drop("CREATE TABLE r (id BIGINT PRIMARY KEY AUTO_RANDOM(5), v INT)")
+        .await
+        .unwrap();
+    c.query_drop("ALTER TABLE r AUTO_RANDOM_BASE=123")
+        .await
+        .unwrap();
+    let (_, text): (String, String) = c.query_first("SHOW CREATE TABLE r").await.unwrap().unwrap();
+    assert!(text.contains("AUTO_RANDOM_BASE=123"), "{text}");
+    assert!(text.contains("AUTO_RANDOM(5)"), "{text}");
+    assert_eq!(
+        tidb.table_info("s", "r").unwrap().auto_random_base,
+        Some(123)
+    );
+    assert_eq!(
+        err_code(&mut c, "ALTER TABLE t AUTO_RANDOM_BASE=5").await,
+        8216
+    );
+    assert_eq!(
+        err_code(&mut c, "ALTER TABLE t ADD COLUMN z INT").await,
+        1235
+    );
+}
+
+/// Encodes `n` rows of `t` (ids 1..=n) into `kv`; returns what Lightning's checksum would be.
+fn load_rows(kv: &MemKv, t: &TableInfo, n: i64) -> lightning_encode::KvChecksum {
+    let mut enc = Encoder::new(t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    for i in 1..=n {
+        let id = i.to_string();
+        let name = format!("name-{}", i % 7);
+        let row = [
+            Field {
+                kind: FieldKind::Number,
+                bytes: id.as_bytes(),
+            },
+            Field {
+                kind: FieldKind::Text,
+                bytes: name.as_bytes(),
+            },
+        ];
+        enc.encode_row(&row, i, &mut out).unwrap();
+    }
+    for p in out.iter() {
+        kv.put(p.key, p.value);
+    }
+    out.checksum()
+}
+
+#[tokio::test]
+async fn admin_checksum_and_count_read_the_kv_source() {
+    let (tidb, kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE k").await.unwrap();
+    c.query_drop("CREATE TABLE k.t (id INT PRIMARY KEY, name VARCHAR(20), KEY kn (name))")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE k.u (id INT, name VARCHAR(20), UNIQUE KEY un (name, id))")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE k.empty (id INT)").await.unwrap();
+    let t = tidb.table_info("k", "t").unwrap();
+    let u = tidb.table_info("k", "u").unwrap();
+    let want_t = load_rows(&kv, &t, 50);
+    let want_u = load_rows(&kv, &u, 9);
+    assert_eq!(want_t.kvs, 100);
+    let rows: Vec<(String, String, u64, u64, u64)> =
+        c.query("ADMIN CHECKSUM TABLE k.t, `k`.`u`").await.unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("k".into(), "t".into(), want_t.crc, want_t.kvs, want_t.bytes),
+            ("k".into(), "u".into(), want_u.crc, want_u.kvs, want_u.bytes),
+        ]
+    );
+    assert_eq!(tidb.checksum("k", "t"), Some(want_t));
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM k.t").await.unwrap();
+    assert_eq!(n, Some(50));
+    let n: Option<u64> = c.query_first("select count(1) from `k`.`u`").await.unwrap();
+    assert_eq!(n, Some(9));
+    // Lightning's empty-table probe (get_pre_info.go, IsTableEmpty).
+    let one: Vec<u8> = c
+        .query("SELECT 1 FROM `k`.`t` USE INDEX() LIMIT 1")
+        .await
+        .unwrap();
+    assert_eq!(one, [1]);
+    let none: Vec<u8> = c
+        .query("SELECT 1 FROM `k`.`empty` USE INDEX() LIMIT 1")
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(
+        err_code(&mut c, "SELECT 1 FROM k.missing USE INDEX() LIMIT 1").await,
+        1146
+    );
+    let empty: (String, String, u64, u64, u64) = c
+        .query_first("ADMIN CHECKSUM TABLE k.empty")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((empty.2, empty.3, empty.4), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn lightning_metadata_and_session_statements() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    let v: String = c
+        .query_first("SELECT tidb_version()")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(v.starts_with("Release Version: v8.5.0\n"), "{v}");
+    let v: String = c.query_first("SELECT version();").await.unwrap().unwrap();
+    assert_eq!(v, "8.0.11-TiDB-v8.5.0");
+    // ObtainImportantVariables (importer/tidb.go).
+    let vars: Vec<(String, String)> = c
+        .query("SHOW VARIABLES WHERE Variable_name IN ('max_allowed_packet','div_precision_increment','tidb_row_format_version')")
+        .await
+        .unwrap();
+    assert_eq!(vars.len(), 3, "{vars:?}");
+    assert!(vars.contains(&("tidb_row_format_version".into(), "2".into())));
+    c.query_drop("SET SESSION tidb_backoff_weight = '30';")
+        .await
+        .unwrap();
+    let w: String = c
+        .query_first("SELECT @@tidb_backoff_weight")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w, "30");
+    let like: Vec<(String, String)> = c
+        .query("SHOW VARIABLES LIKE 'tidb_backoff_weight'")
+        .await
+        .unwrap();
+    assert_eq!(like, [("tidb_backoff_weight".into(), "30".into())]);
+    c.query_drop("SET GLOBAL tidb_gc_life_time = '100h'")
+        .await
+        .unwrap();
+    assert_eq!(
+        tidb.global_var("tidb_gc_life_time").as_deref(),
+        Some("100h")
+    );
+    // GC life time handling around remote checksums (backend/local/checksum.go).
+    let gc: String = c
+        .query_first(
+            "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME = 'tikv_gc_life_time'",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gc, "10m0s");
+    c.query_drop("UPDATE mysql.tidb SET VARIABLE_VALUE = '100h0m0s' WHERE VARIABLE_NAME = 'tikv_gc_life_time'")
+        .await
+        .unwrap();
+    assert_eq!(
+        tidb.mysql_tidb("tikv_gc_life_time").as_deref(),
+        Some("100h0m0s")
+    );
+    let nc: String = c
+        .query_first(
+            "SELECT variable_value FROM mysql.tidb WHERE variable_name = 'new_collation_enabled'",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nc, "True");
+    c.query_drop("BEGIN; CREATE DATABASE IF NOT EXISTS `z`; COMMIT")
+        .await
+        .unwrap();
+    c.query_drop("CREATE TABLE z.t (i INT)").await.unwrap();
+    c.query_drop("ANALYZE TABLE `z`.`t`").await.unwrap();
+    assert_eq!(tidb.analyzed_tables(), [("z".to_string(), "t".to_string())]);
+    assert_eq!(err_code(&mut c, "ANALYZE TABLE z.nope").await, 1146);
+    let tables: Vec<String> = c.query("SHOW TABLES FROM z").await.unwrap();
+    assert_eq!(tables, ["t"]);
+    assert!(tidb
+        .statements()
+        .iter()
+        .any(|s| s == "ANALYZE TABLE `z`.`t`"));
+}
+
+#[tokio::test]
+async fn unsupported_statements_are_errors() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE u; CREATE TABLE u.t (i INT)")
+        .await
+        .unwrap();
+    assert_eq!(err_code(&mut c, "INSERT INTO u.t VALUES (1)").await, 1235);
+    assert_eq!(err_code(&mut c, "SELECT * FROM u.t").await, 1235);
+    assert_eq!(err_code(&mut c, "CREATE VIEW u.v AS SELECT 1").await, 1235);
+    assert_eq!(err_code(&mut c, "FROBNICATE everything").await, 1064);
+    assert_eq!(err_code(&mut c, "SELECT @@no_such_variable").await, 1193);
+    assert_eq!(err_code(&mut c, "CREATE TABLE t2 (i INT)").await, 1046);
+    // A failing statement stops a multi-statement query.
+    assert_eq!(
+        err_code(&mut c, "CREATE DATABASE m1; BOGUS; CREATE DATABASE m2").await,
+        1064
+    );
+    assert!(tidb.database_id("m1").is_some());
+    assert!(tidb.database_id("m2").is_none());
+    // Prepared statements are refused rather than faked.
+    let r = c.exec_drop("SELECT ?", (1,)).await;
+    assert!(
+        matches!(r, Err(mysql_async::Error::Server(ref e)) if e.code == 1235),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn status_port_serves_versions_and_table_models() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE h; CREATE TABLE h.t (id INT PRIMARY KEY, v TEXT, KEY kv (v(10))); CREATE TABLE h.t2 (a BIGINT, b CHAR(2))")
+        .await
+        .unwrap();
+    let (code, body) = http_get(tidb.status_addr(), "/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["version"], "8.0.11-TiDB-v8.5.0");
+    let (code, body) = http_get(tidb.status_addr(), "/schema/h");
+    assert_eq!(code, 200);
+    let tables: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(tables.len(), 2);
+    for v in tables {
+        let back = TableInfo::from_tidb_json(&v.to_string()).unwrap();
+        assert_eq!(Some(&back), tidb.table_info("h", &back.name).as_ref());
+    }
+    let (code, body) = http_get(tidb.status_addr(), "/schema/H/t2");
+    assert_eq!(code, 200);
+    assert_eq!(
+        TableInfo::from_tidb_json(&body).unwrap(),
+        tidb.table_info("h", "t2").unwrap()
+    );
+    let (code, body) = http_get(tidb.status_addr(), "/schema");
+    assert_eq!(code, 200);
+    let dbs: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let h = dbs
+        .iter()
+        .find(|d| d["db_name"]["L"] == "h")
+        .expect("db h listed");
+    assert_eq!(h["id"].as_i64(), tidb.database_id("h"));
+    assert!(dbs.iter().any(|d| d["db_name"]["O"] == "test"));
+    let (code, body) = http_get(tidb.status_addr(), "/schema/nodb");
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "[schema:1049]Unknown database 'nodb'")
+    );
+    let (code, _) = http_get(tidb.status_addr(), "/nothing");
+    assert_eq!(code, 404);
+}
+
+#[test]
+fn instances_run_side_by_side_and_free_their_ports() {
+    let (a, _) = start();
+    let (b, _) = start();
+    assert_ne!(a.addr(), b.addr());
+    let ports = [a.addr(), a.status_addr(), b.addr(), b.status_addr()];
+    assert!(TcpStream::connect(a.addr()).is_ok());
+    drop(a);
+    b.shutdown();
+    for p in ports {
+        assert!(TcpStream::connect(p).is_err(), "{p} still open");
+    }
+}
