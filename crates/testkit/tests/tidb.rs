@@ -339,8 +339,44 @@ async fn unsupported_statements_are_errors() {
     );
     assert!(tidb.database_id("m1").is_some());
     assert!(tidb.database_id("m2").is_none());
-    // Prepared statements are refused rather than faked.
-    let r = c.exec_drop("SELECT ?", (1,)).await;
+}
+
+#[tokio::test]
+async fn prepared_statements_bind_parameters() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE p; CREATE TABLE p.t (i INT)")
+        .await
+        .unwrap();
+    // Lightning's TableExists / SchemaExists go through server-side prepared statements.
+    let q = "SELECT 1 from INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+    let hit: Option<u8> = c.exec_first(q, ("p", "t")).await.unwrap();
+    assert_eq!(hit, Some(1));
+    let miss: Option<u8> = c.exec_first(q, ("p", "nope")).await.unwrap();
+    assert_eq!(miss, None);
+    let s: Option<u8> = c
+        .exec_first(
+            "SELECT 1 from INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?",
+            ("P",),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, Some(1));
+    c.exec_drop(
+        "UPDATE mysql.tidb SET VARIABLE_VALUE = ? WHERE VARIABLE_NAME = 'tikv_gc_life_time'",
+        ("100h0m0s",),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tidb.mysql_tidb("tikv_gc_life_time").as_deref(),
+        Some("100h0m0s")
+    );
+    let echoed: Option<String> = c.exec_first("SELECT ?", ("it's a \\ test",)).await.unwrap();
+    assert_eq!(echoed.as_deref(), Some("it's a \\ test"));
+    let n: Option<i64> = c.exec_first("SELECT COUNT(*) FROM p.t", ()).await.unwrap();
+    assert_eq!(n, Some(0));
+    let r = c.exec_drop("INSERT INTO p.t VALUES (?)", (1,)).await;
     assert!(
         matches!(r, Err(mysql_async::Error::Server(ref e)) if e.code == 1235),
         "{r:?}"
@@ -402,4 +438,26 @@ fn instances_run_side_by_side_and_free_their_ports() {
     for p in ports {
         assert!(TcpStream::connect(p).is_err(), "{p} still open");
     }
+}
+
+#[tokio::test]
+async fn show_config_lists_the_configured_tikv_engines() {
+    let opts = SimTidbOptions {
+        tikv_addrs: vec!["127.0.0.1:20160".into(), "127.0.0.1:20161".into()],
+        ..SimTidbOptions::default()
+    };
+    let tidb = SimTidb::start(opts, Arc::new(MemKv::new())).unwrap();
+    let mut c = connect(&tidb).await;
+    // Lightning's IsRaftKV2 probe (pkg/lightning/common/util.go).
+    let rows: Vec<(String, String, String, String)> = c
+        .query("show config where type = 'tikv' and name = 'storage.engine'")
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.3 == "raft-kv"), "{rows:?}");
+    let none: Vec<(String, String, String, String)> = c
+        .query("show config where type = 'pd' and name = 'storage.engine'")
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }

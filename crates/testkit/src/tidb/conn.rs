@@ -1,10 +1,11 @@
 //! One MySQL client connection: handshake, then the command loop (COM_QUERY with
-//! multi-statements, COM_INIT_DB, COM_PING, COM_RESET_CONNECTION, COM_QUIT). Prepared
-//! statements are refused with an error.
+//! multi-statements, COM_INIT_DB, COM_PING, COM_RESET_CONNECTION, COM_QUIT, and the
+//! prepared-statement commands of [`super::prepared`]).
 
 use tokio::net::TcpStream;
 
 use super::lex::split_statements;
+use super::prepared::Statements;
 use super::proto::{
     err_packet, handshake, ok_packet, parse_handshake_response, result_set, PacketIo,
     STATUS_AUTOCOMMIT, STATUS_MORE_RESULTS,
@@ -60,6 +61,7 @@ pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Resu
             .await;
     };
     let mut s = Session::default();
+    let mut stmts = Statements::default();
     if let Some(db) = db {
         let found = e.cat().db(&db).map(|d| d.name.clone());
         match found {
@@ -90,9 +92,13 @@ pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Resu
                 s.vars.clear();
                 vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)]
             }
-            Some(0x16) => vec![err(SqlError::unsupported(
-                "prepared statements (COM_STMT_PREPARE)",
-            ))],
+            Some(0x16) => stmts.prepare(&body),
+            Some(0x17) => stmts.execute(e, &mut s, pkt.get(1..).unwrap_or_default()),
+            Some(0x19) => {
+                stmts.close(pkt.get(1..).unwrap_or_default());
+                continue;
+            }
+            Some(0x1a) => vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)],
             _ => vec![err_packet(1047, "08S01", "Unknown command")],
         };
         io.write_packets(&reply).await?;

@@ -165,11 +165,20 @@ fn quoted(s: &[u8], i: usize) -> Result<(String, usize), String> {
     }
 }
 
-/// Splits a multi-statement query at top-level `;`, dropping empty statements.
-pub fn split_statements(sql: &str) -> Vec<&str> {
-    let s = sql.as_bytes();
+/// Byte offsets of the `?` placeholders of a prepared statement (outside quotes and comments).
+pub fn placeholders(sql: &str) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut start = 0;
+    scan_top_level(sql, |i, b| {
+        if b == b'?' {
+            out.push(i);
+        }
+    });
+    out
+}
+
+/// Calls `f` with every byte outside quotes and comments.
+fn scan_top_level(sql: &str, mut f: impl FnMut(usize, u8)) {
+    let s = sql.as_bytes();
     let mut i = 0;
     while i < s.len() {
         match s[i] {
@@ -179,13 +188,27 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
             }
             b'#' => i = find(s, i, b"\n").unwrap_or(s.len()),
             b'-' if s.get(i + 1) == Some(&b'-') => i = find(s, i, b"\n").unwrap_or(s.len()),
-            b';' => {
-                out.push(&sql[start..i]);
+            b => {
+                f(i, b);
                 i += 1;
-                start = i;
             }
-            _ => i += 1,
         }
+    }
+}
+
+/// Splits a multi-statement query at top-level `;`, dropping empty statements.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let mut cuts = Vec::new();
+    scan_top_level(sql, |i, b| {
+        if b == b';' {
+            cuts.push(i);
+        }
+    });
+    let mut out = Vec::new();
+    let mut start = 0;
+    for c in cuts {
+        out.push(&sql[start..c]);
+        start = c + 1;
     }
     out.push(&sql[start..]);
     out.retain(|st| !st.trim().is_empty());

@@ -20,6 +20,7 @@ mod conn;
 mod http;
 mod infoschema;
 mod lex;
+mod prepared;
 mod proto;
 mod query;
 mod showcreate;
@@ -97,6 +98,8 @@ pub struct SimTidbOptions {
     /// `CREATE DATABASE` receives. The real value depends on how many system tables the
     /// release's bootstrap creates; no fixed number is claimed here (see DEFAULT_FIRST_ID).
     pub first_global_id: i64,
+    /// TiKV instances (`host:port`) that `SHOW CONFIG` lists; empty by default.
+    pub tikv_addrs: Vec<String>,
 }
 
 /// Default for [`SimTidbOptions::first_global_id`]: a round number above every bootstrap
@@ -112,6 +115,7 @@ impl Default for SimTidbOptions {
             status_addr: lo,
             release: "v8.5.0".into(),
             first_global_id: DEFAULT_FIRST_ID,
+            tikv_addrs: Vec::new(),
         }
     }
 }
@@ -165,6 +169,7 @@ impl SimTidb {
             catalog: Mutex::new(cat),
             kv,
             release: opts.release,
+            tikv_addrs: opts.tikv_addrs,
         });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -239,7 +239,7 @@ pub fn parse_handshake_response(p: &[u8]) -> Option<(u32, Option<String>)> {
 }
 
 /// Decodes a length-encoded integer: (value, bytes used).
-fn lenenc_int(b: &[u8]) -> Option<(u64, usize)> {
+pub fn lenenc_int(b: &[u8]) -> Option<(u64, usize)> {
     let first = *b.first()?;
     let width = match first {
         0..=250 => return Some((first as u64, 1)),
@@ -326,6 +326,60 @@ pub fn result_set(cols: &[Column], rows: &[Vec<Option<String>>], status: u16) ->
         out.push(p);
     }
     out.push(eof_packet(status));
+    out
+}
+
+/// All packets of a binary-protocol result set (the answer to COM_STMT_EXECUTE): integer
+/// columns as 8-byte little-endian values, the others as length-encoded strings.
+pub fn binary_result_set(
+    cols: &[Column],
+    rows: &[Vec<Option<String>>],
+    status: u16,
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(cols.len() + rows.len() + 3);
+    let mut n = Vec::new();
+    put_lenenc_int(&mut n, cols.len() as u64);
+    out.push(n);
+    out.extend(cols.iter().map(column_def));
+    out.push(eof_packet(status));
+    for row in rows {
+        let mut p = vec![0u8];
+        let bitmap_at = p.len();
+        p.resize(bitmap_at + (cols.len() + 7 + 2) / 8, 0);
+        for (i, (c, v)) in cols.iter().zip(row).enumerate() {
+            match v {
+                None => p[bitmap_at + (i + 2) / 8] |= 1 << ((i + 2) % 8),
+                Some(s) if c.ty == TYPE_LONGLONG => {
+                    let bits = if c.unsigned {
+                        s.parse::<u64>().unwrap_or(0)
+                    } else {
+                        s.parse::<i64>().unwrap_or(0) as u64
+                    };
+                    p.extend_from_slice(&bits.to_le_bytes());
+                }
+                Some(s) => put_lenenc_str(&mut p, s.as_bytes()),
+            }
+        }
+        out.push(p);
+    }
+    out.push(eof_packet(status));
+    out
+}
+
+/// COM_STMT_PREPARE_OK for a statement with `params` placeholders and no announced
+/// columns (column definitions come with each execution's result set).
+pub fn prepare_ok(stmt_id: u32, params: u16) -> Vec<Vec<u8>> {
+    let mut p = vec![0u8];
+    p.extend_from_slice(&stmt_id.to_le_bytes());
+    p.extend_from_slice(&0u16.to_le_bytes());
+    p.extend_from_slice(&params.to_le_bytes());
+    p.push(0);
+    p.extend_from_slice(&0u16.to_le_bytes());
+    let mut out = vec![p];
+    if params > 0 {
+        out.extend((0..params).map(|_| column_def(&Column::text("?"))));
+        out.push(eof_packet(STATUS_AUTOCOMMIT));
+    }
     out
 }
 

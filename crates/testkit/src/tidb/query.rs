@@ -259,6 +259,7 @@ fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
     c.finish()?;
     let mut pick = Vec::new();
     let mut cols = Vec::new();
+    let mut consts = Vec::new();
     for (toks, alias) in items {
         match toks.as_slice() {
             [Tok::Punct('*')] => {
@@ -266,6 +267,13 @@ fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
                     pick.push(i);
                     cols.push(Column::text(k));
                 }
+            }
+            // `SELECT 1 FROM INFORMATION_SCHEMA.TABLES WHERE …`: Lightning's
+            // TableExists / SchemaExists (pkg/lightning/common/util.go).
+            [Tok::Num(n)] => {
+                pick.push(usize::MAX);
+                cols.push(Column::int(alias.as_deref().unwrap_or(n)));
+                consts.push(n.clone());
             }
             [Tok::Word(n)] | [Tok::Quoted(n)] => {
                 let i = v
@@ -287,7 +295,15 @@ fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
     }
     let rows = rows
         .into_iter()
-        .map(|r| pick.iter().map(|&i| r[i].clone()).collect())
+        .map(|r| {
+            let mut k = consts.iter();
+            pick.iter()
+                .map(|&i| match r.get(i) {
+                    Some(v) => v.clone(),
+                    None => k.next().cloned(),
+                })
+                .collect()
+        })
         .collect();
     Ok(Outcome::Rows { cols, rows })
 }
@@ -363,6 +379,26 @@ fn show(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
             .map(|t| vec![Some(t.info.name.clone())])
             .collect();
         let cols = vec![Column::text(&format!("Tables_in_{}", d.name))];
+        return Ok(Outcome::Rows { cols, rows });
+    }
+    if c.kw("CONFIG") {
+        // `show config where type = 'tikv' and name = 'storage.engine'`, Lightning's
+        // IsRaftKV2 probe (pkg/lightning/common/util.go); TiKV's default engine is raft-kv.
+        let v = Virtual {
+            cols: vec!["Type", "Instance", "Name", "Value"],
+            rows: e
+                .tikv_addrs
+                .iter()
+                .map(|a| {
+                    ["tikv", a.as_str(), "storage.engine", "raft-kv"]
+                        .map(|x| Some(x.to_string()))
+                        .to_vec()
+                })
+                .collect(),
+        };
+        let rows = filter(&v, c)?;
+        c.finish()?;
+        let cols = v.cols.iter().map(|k| Column::text(k)).collect();
         return Ok(Outcome::Rows { cols, rows });
     }
     if c.kw("WARNINGS") {

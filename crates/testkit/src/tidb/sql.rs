@@ -94,6 +94,8 @@ pub struct Engine {
     pub kv: Arc<dyn KvSource>,
     /// Release version, e.g. `v8.5.0`.
     pub release: String,
+    /// TiKV instances listed by `SHOW CONFIG`.
+    pub tikv_addrs: Vec<String>,
 }
 
 impl Engine {
