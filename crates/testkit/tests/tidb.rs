@@ -461,3 +461,41 @@ async fn show_config_lists_the_configured_tikv_engines() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+/// Statements in the form Lightning's schema importer sends them: the dump's DDL parsed and
+/// restored by TiDB's parser with IF NOT EXISTS and the target names
+/// (pkg/lightning/mydump/schema_import.go, createIfNotExistsStmt), after its existence probes.
+#[tokio::test]
+async fn schema_importer_statements() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    let dbs: Vec<String> = c
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        .await
+        .unwrap();
+    assert_eq!(dbs, ["test"]);
+    c.query_drop("CREATE DATABASE IF NOT EXISTS `imp` CHARACTER SET = utf8mb4;")
+        .await
+        .unwrap();
+    assert_eq!(err_code(&mut c, "SHOW CREATE TABLE `imp`.`t`").await, 1146);
+    c.query_drop("SET NAMES 'binary';").await.unwrap();
+    c.query_drop(
+        "CREATE TABLE IF NOT EXISTS `imp`.`t` (`id` INT PRIMARY KEY /*T![clustered_index] CLUSTERED */,`v` VARCHAR(20) DEFAULT _UTF8MB4'x',KEY `kv`(`v`)) ENGINE = InnoDB DEFAULT CHARACTER SET = UTF8MB4 DEFAULT COLLATE = UTF8MB4_BIN;",
+    )
+    .await
+    .unwrap();
+    let views: Vec<String> = c
+        .query("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'imp'")
+        .await
+        .unwrap();
+    assert!(views.is_empty());
+    let t = tidb.table_info("imp", "t").unwrap();
+    assert_eq!(t.indices.len(), 1);
+    assert_eq!(t.collation, "utf8mb4_bin");
+    let (_, text): (String, String) = c
+        .query_first("SHOW CREATE TABLE `imp`.`t`")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("`v` varchar(20) DEFAULT 'x'"), "{text}");
+}

@@ -73,8 +73,10 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The status code and body for `target`. Errors follow TiDB's handlers: 400 with the
-/// error text, e.g. `[schema:1049]Unknown database 'x'`, which Lightning matches by text.
+/// The status code and body for `target`. Errors follow TiDB's handlers
+/// (pkg/server/handler/util.go, WriteError: status 400, body the error text, e.g.
+/// `[schema:1049]Unknown database 'x'`, which Lightning matches by text); routes follow
+/// pkg/server/handler/tikvhandler/tikv_handler_schema.go (SchemaHandler).
 fn route(e: &Engine, target: &str, connections: usize) -> (u16, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segs: Vec<String> = path

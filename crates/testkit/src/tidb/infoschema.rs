@@ -1,5 +1,5 @@
 //! Read-only virtual tables: the `information_schema` tables Lightning and its precheck
-//! read (`TABLES` with `TIDB_TABLE_ID`, `SCHEMATA`, `COLUMNS`, `TIDB_INDEXES`) and
+//! read (`TABLES` with `TIDB_TABLE_ID`, `SCHEMATA`, `COLUMNS`, `TIDB_INDEXES`, `VIEWS`) and
 //! `mysql.tidb`, each as column names plus text rows for the generic SELECT in
 //! [`super::query`].
 
@@ -29,6 +29,17 @@ pub fn lookup(cat: &Catalog, schema: &str, name: &str) -> Option<Virtual> {
         ("information_schema", "schemata") => Some(schemata(cat)),
         ("information_schema", "columns") => Some(columns(cat)),
         ("information_schema", "tidb_indexes") => Some(tidb_indexes(cat)),
+        // Lightning's schema importer lists existing views before creating them
+        // (pkg/lightning/mydump/schema_import.go, getExistingViews); the simulator has none.
+        ("information_schema", "views") => Some(Virtual {
+            cols: vec![
+                "TABLE_CATALOG",
+                "TABLE_SCHEMA",
+                "TABLE_NAME",
+                "VIEW_DEFINITION",
+            ],
+            rows: Vec::new(),
+        }),
         ("mysql", "tidb") => Some(Virtual {
             cols: vec!["VARIABLE_NAME", "VARIABLE_VALUE", "COMMENT"],
             rows: cat

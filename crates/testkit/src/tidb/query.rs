@@ -465,8 +465,9 @@ fn prefix_end(p: &[u8]) -> Vec<u8> {
     Vec::new()
 }
 
-/// What `ADMIN CHECKSUM TABLE` reports for `info`: TiDB checksums the record range and the
-/// range of every index (pkg/executor/checksum.go builds one request per range).
+/// What `ADMIN CHECKSUM TABLE` reports for `info`: TiDB sends one checksum request for the
+/// record range and one per public index (pkg/executor/checksum.go,
+/// appendRequest4PhysicalTable), each XOR-ing CRC-64 of key || value.
 pub fn table_checksum(e: &Engine, info: &TableInfo) -> KvChecksum {
     let mut ranges = vec![record_prefix(info.id)];
     for ix in &info.indices {

@@ -97,23 +97,32 @@ pub fn extra(c: &ColumnInfo) -> String {
 
 fn column_line(c: &ColumnInfo, t: &TableInfo) -> String {
     let mut s = format!("  {} {}", quote_ident(&c.name), column_type(&c.ft));
+    // pkg/executor/show.go, ConstructResultOfShowCreateTable: CHARACTER SET when the column's
+    // charset differs from the table's, COLLATE when its collation differs from the table's
+    // or is not its charset's default.
     let string_like =
         c.ft.is_nonbinary_string() || matches!(c.ft.tp, ColumnType::Enum | ColumnType::Set);
-    if string_like && (c.ft.charset != t.charset || c.ft.collation_name != t.collation) {
-        s.push_str(&format!(
-            " CHARACTER SET {} COLLATE {}",
-            c.ft.charset, c.ft.collation_name
-        ));
+    if string_like {
+        if c.ft.charset != t.charset {
+            s.push_str(&format!(" CHARACTER SET {}", c.ft.charset));
+        }
+        if c.ft.collation_name != t.collation
+            || c.ft.collation_name != format!("{}_bin", c.ft.charset)
+        {
+            s.push_str(&format!(" COLLATE {}", c.ft.collation_name));
+        }
     }
     if let Some(g) = &c.generated {
         let kind = if g.stored { "STORED" } else { "VIRTUAL" };
         s.push_str(&format!(" GENERATED ALWAYS AS ({}) {kind}", g.expr));
     }
-    if c.not_null {
-        s.push_str(" NOT NULL");
-    }
+    // An auto-increment column prints "NOT NULL AUTO_INCREMENT" and no default; otherwise
+    // NOT NULL, then the default, with DEFAULT NULL on nullable columns (" NULL DEFAULT NULL"
+    // for TIMESTAMP), and none for generated columns (same function of show.go).
     if c.auto_increment {
-        s.push_str(" AUTO_INCREMENT");
+        s.push_str(" NOT NULL AUTO_INCREMENT");
+    } else if c.not_null {
+        s.push_str(" NOT NULL");
     }
     if let Some((shard, range)) = c.auto_random {
         if range == 64 {
@@ -124,14 +133,19 @@ fn column_line(c: &ColumnInfo, t: &TableInfo) -> String {
             ));
         }
     }
-    let no_default_null = c.not_null
-        || c.auto_increment
-        || c.generated.is_some()
-        || matches!(c.ft.tp, ColumnType::Blob | ColumnType::Json);
-    match &c.default {
-        None if no_default_null => {}
-        None => s.push_str(" DEFAULT NULL"),
-        Some(DefaultValue::Literal(None)) => s.push_str(" DEFAULT NULL"),
+    let default = if c.auto_increment || c.generated.is_some() {
+        None
+    } else {
+        c.default.as_ref()
+    };
+    match default {
+        None if c.not_null || c.auto_increment || c.generated.is_some() => {}
+        None | Some(DefaultValue::Literal(None)) => {
+            if c.ft.tp == ColumnType::Timestamp {
+                s.push_str(" NULL");
+            }
+            s.push_str(" DEFAULT NULL");
+        }
         Some(DefaultValue::Literal(Some(v))) | Some(DefaultValue::Utc(v)) => {
             s.push_str(&format!(" DEFAULT {}", quote_str(v)))
         }
@@ -201,10 +215,14 @@ pub fn render(t: &TableInfo) -> String {
         " ENGINE=InnoDB DEFAULT CHARSET={} COLLATE={}",
         t.charset, t.collation
     ));
-    if let Some(n) = t.auto_increment_base.filter(|&n| n > 1) {
+    // The allocators' next ids, shown when above 1: AUTO_INCREMENT only for a table with an
+    // auto-increment column, AUTO_RANDOM_BASE only for one with an auto-random column.
+    let has_auto_inc = t.columns.iter().any(|c| c.auto_increment);
+    if let Some(n) = t.auto_increment_base.filter(|&n| n > 1 && has_auto_inc) {
         s.push_str(&format!(" AUTO_INCREMENT={n}"));
     }
-    if let Some(n) = t.auto_random_base.filter(|&n| n > 0) {
+    let has_random = t.auto_random_column().is_some();
+    if let Some(n) = t.auto_random_base.filter(|&n| n > 1 && has_random) {
         s.push_str(&format!(" /*T![auto_rand_base] AUTO_RANDOM_BASE={n} */"));
     }
     if t.shard_row_id_bits > 0 {
@@ -230,12 +248,22 @@ mod tests {
 
     #[test]
     fn round_trips_common_shapes() {
-        round_trip("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL DEFAULT 'x', k BIGINT UNSIGNED, KEY ik (k), UNIQUE KEY uv (v(5)))");
+        round_trip("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) NOT NULL DEFAULT 'x', k BIGINT UNSIGNED, KEY ik (k), UNIQUE KEY uv (v(5)))");
         round_trip("CREATE TABLE t (a CHAR(3), b DECIMAL(12,2), c DATETIME(3) DEFAULT CURRENT_TIMESTAMP(3), d BLOB, e ENUM('x','y'), PRIMARY KEY (a, b) CLUSTERED)");
-        round_trip("CREATE TABLE t (a INT, b TEXT, c DOUBLE, d VARBINARY(8), PRIMARY KEY (a) NONCLUSTERED) AUTO_INCREMENT=42");
+        round_trip("CREATE TABLE t (a INT, b TEXT, c DOUBLE, d VARBINARY(8), PRIMARY KEY (a) NONCLUSTERED)");
         round_trip(
             "CREATE TABLE t (id BIGINT AUTO_RANDOM(4) PRIMARY KEY, y YEAR, j JSON, f FLOAT(7,3))",
         );
+    }
+
+    #[test]
+    fn auto_increment_shows_only_with_an_auto_increment_column() {
+        let mut t =
+            parse_create_table("CREATE TABLE t (id INT PRIMARY KEY, ts TIMESTAMP)", 7).unwrap();
+        t.auto_increment_base = Some(50);
+        let text = render(&t);
+        assert!(!text.contains("AUTO_INCREMENT"), "{text}");
+        assert!(text.contains("`ts` timestamp NULL DEFAULT NULL"), "{text}");
     }
 
     #[test]
