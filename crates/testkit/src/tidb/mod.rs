@@ -17,12 +17,14 @@
 
 mod catalog;
 mod conn;
+mod ddl;
 mod http;
 mod infoschema;
 mod lex;
 mod prepared;
 mod proto;
 mod query;
+mod show;
 mod showcreate;
 mod sql;
 mod vars;
@@ -252,7 +254,7 @@ impl SimTidb {
     /// What `ADMIN CHECKSUM TABLE db.table` would report now.
     pub fn checksum(&self, db: &str, table: &str) -> Option<KvChecksum> {
         let info = self.table_info(db, table)?;
-        Some(query::table_checksum(&self.engine, &info))
+        Some(show::table_checksum(&self.engine, &info))
     }
 }
 
