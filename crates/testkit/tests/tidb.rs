@@ -252,6 +252,13 @@ async fn lightning_metadata_and_session_statements() {
     assert!(v.starts_with("Release Version: v8.5.0\n"), "{v}");
     let v: String = c.query_first("SELECT version();").await.unwrap().unwrap();
     assert_eq!(v, "8.0.11-TiDB-v8.5.0");
+    // What the interactive mysql client asks first.
+    let vc: String = c
+        .query_first("select @@version_comment limit 1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(vc.starts_with("TiDB Server"), "{vc}");
     // ObtainImportantVariables (importer/tidb.go).
     let vars: Vec<(String, String)> = c
         .query("SHOW VARIABLES WHERE Variable_name IN ('max_allowed_packet','div_precision_increment','tidb_row_format_version')")
@@ -498,4 +505,43 @@ async fn schema_importer_statements() {
         .unwrap()
         .unwrap();
     assert!(text.contains("`v` varchar(20) DEFAULT 'x'"), "{text}");
+}
+
+/// A second, independent client implementation: the `mariadb` command-line client (skipped
+/// when it is not installed).
+#[test]
+fn mariadb_command_line_client_works() {
+    let Ok(bin) = which_mariadb() else {
+        eprintln!("mariadb client not installed; skipping");
+        return;
+    };
+    let (tidb, _kv) = start();
+    let run = |sql: &str| {
+        std::process::Command::new(&bin)
+            .args(["--no-defaults", "-h", "127.0.0.1", "-u", "root", "-N", "-B"])
+            .arg(format!("-P{}", tidb.addr().port()))
+            .args(["-e", sql])
+            .output()
+            .expect("run mariadb client")
+    };
+    let out = run("CREATE DATABASE cli; CREATE TABLE cli.t (a INT PRIMARY KEY); SELECT TIDB_TABLE_ID FROM information_schema.tables WHERE table_schema = 'cli'; SELECT version()");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = tidb.table_info("cli", "t").unwrap().id;
+    assert_eq!(text, format!("{id}\n8.0.11-TiDB-v8.5.0\n"));
+    let bad = run("INSERT INTO cli.t VALUES (1)");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1235"));
+}
+
+fn which_mariadb() -> Result<std::path::PathBuf, ()> {
+    ["/usr/bin/mariadb", "/usr/bin/mysql"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or(())
 }

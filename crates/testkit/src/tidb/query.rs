@@ -99,7 +99,18 @@ fn is_call(toks: &[Tok], f: &str) -> bool {
 fn select(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
     let items = select_list(c)?;
     if !c.kw("FROM") {
+        // `SELECT @@version_comment LIMIT 1`, as the mysql command-line client sends.
+        let limit = limit(c)?;
         c.finish()?;
+        if limit == Some(0) {
+            let cols = items
+                .iter()
+                .map(|(t, a)| Column::text(&a.clone().unwrap_or_else(|| expr_text(t))));
+            return Ok(Outcome::Rows {
+                cols: cols.collect(),
+                rows: Vec::new(),
+            });
+        }
         let mut cols = Vec::new();
         let mut row = Vec::new();
         for (toks, alias) in &items {
