@@ -55,8 +55,11 @@ fn select_list(c: &mut Cur) -> Result<Vec<Item>, SqlError> {
     let mut cur = Vec::new();
     let mut depth = 0;
     loop {
-        let at_stop =
-            depth == 0 && (c.end() || c.is_kw("FROM") || c.peek() == Some(&Tok::Punct(';')));
+        let at_stop = depth == 0
+            && (c.end()
+                || c.is_kw("FROM")
+                || c.is_kw("LIMIT")
+                || c.peek() == Some(&Tok::Punct(';')));
         if at_stop || (depth == 0 && c.peek() == Some(&Tok::Punct(','))) {
             if cur.is_empty() {
                 return Err(c.err());
