@@ -545,3 +545,40 @@ fn which_mariadb() -> Result<std::path::PathBuf, ()> {
         .find(|p| p.exists())
         .ok_or(())
 }
+
+#[tokio::test]
+async fn connection_database_and_scoped_variables() {
+    let (tidb, _kv) = start();
+    let mut c = connect(&tidb).await;
+    c.query_drop("CREATE DATABASE cdb").await.unwrap();
+    c.query_drop("SET @@SESSION.sql_mode = 'ANSI_QUOTES', @@GLOBAL.tidb_txn_mode = 'optimistic'")
+        .await
+        .unwrap();
+    let mode: String = c
+        .query_first("SELECT @@SESSION.sql_mode")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mode, "ANSI_QUOTES");
+    assert_eq!(
+        tidb.global_var("tidb_txn_mode").as_deref(),
+        Some("optimistic")
+    );
+    // A new session sees the global value, not the other session's.
+    let url = format!("mysql://root@{}/cdb", tidb.addr());
+    let mut d = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
+    let (mode, txn, db): (String, String, Option<String>) = d
+        .query_first("SELECT @@sql_mode, @@tidb_txn_mode, database()")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(mode.contains("STRICT_TRANS_TABLES"), "{mode}");
+    assert_eq!((txn.as_str(), db.as_deref()), ("optimistic", Some("cdb")));
+    d.query_drop("CREATE TABLE t (i INT)").await.unwrap();
+    assert!(tidb.table_info("cdb", "t").is_some());
+    let bad = format!("mysql://root@{}/nodb", tidb.addr());
+    match Conn::new(Opts::from_url(&bad).unwrap()).await {
+        Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1049),
+        other => panic!("expected ER_BAD_DB_ERROR, got {other:?}"),
+    }
+}
