@@ -335,6 +335,18 @@ async fn unsupported_statements_are_errors() {
         .unwrap();
     assert_eq!(err_code(&mut c, "INSERT INTO u.t VALUES (1)").await, 1235);
     assert_eq!(err_code(&mut c, "SELECT * FROM u.t").await, 1235);
+    assert_eq!(
+        err_code(&mut c, "SELECT COUNT(*) FROM u.t WHERE i > 1").await,
+        1235
+    );
+    assert_eq!(
+        err_code(
+            &mut c,
+            "SELECT TABLE_NAME FROM information_schema.tables GROUP BY TABLE_NAME"
+        )
+        .await,
+        1235
+    );
     assert_eq!(err_code(&mut c, "CREATE VIEW u.v AS SELECT 1").await, 1235);
     assert_eq!(err_code(&mut c, "FROBNICATE everything").await, 1064);
     assert_eq!(err_code(&mut c, "SELECT @@no_such_variable").await, 1193);

@@ -137,7 +137,7 @@ fn select(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
         .as_deref()
         .and_then(|sc| infoschema::lookup(&e.cat(), sc, &table));
     if let Some(v) = virt {
-        return select_virtual(v, &items, c);
+        return select_virtual(v, &items, c, sql);
     }
     let (db, t) = qualify(s, (schema, table))?;
     // `SELECT 1 FROM t USE INDEX() LIMIT 1` is Lightning's empty-table probe
@@ -149,7 +149,10 @@ fn select(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
         }
     }
     let limit = limit(c)?;
-    c.finish()?;
+    // Anything else (WHERE, GROUP BY, …) is valid SQL the simulator does not evaluate.
+    if c.finish().is_err() {
+        return Err(SqlError::unsupported(sql));
+    }
     let info = table_info(e, &db, &t)?;
     let records = super::show::record_range(e, info.id);
     match items.as_slice() {
@@ -234,7 +237,7 @@ fn col_index(v: &Virtual, col: &str) -> Result<usize, SqlError> {
         })
 }
 
-fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
+fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur, sql: &str) -> Res {
     let mut rows = filter(&v, c)?;
     if c.kw("ORDER") {
         c.expect_kw("BY")?;
@@ -266,7 +269,9 @@ fn select_virtual(v: Virtual, items: &[Item], c: &mut Cur) -> Res {
     if let Some(n) = limit(c)? {
         rows.truncate(n);
     }
-    c.finish()?;
+    if c.finish().is_err() {
+        return Err(SqlError::unsupported(sql));
+    }
     let mut pick = Vec::new();
     let mut cols = Vec::new();
     let mut consts = Vec::new();
