@@ -594,3 +594,19 @@ async fn connection_database_and_scoped_variables() {
         other => panic!("expected ER_BAD_DB_ERROR, got {other:?}"),
     }
 }
+
+#[test]
+fn direct_query_api_without_a_client() {
+    let (tidb, kv) = start();
+    let rows = tidb
+        .query("CREATE DATABASE q; CREATE TABLE q.t (id INT PRIMARY KEY, name VARCHAR(20)); SELECT TIDB_TABLE_ID FROM information_schema.tables WHERE TABLE_NAME = 't'")
+        .unwrap();
+    let id = tidb.table_info("q", "t").unwrap().id;
+    assert_eq!(rows, [[Some(id.to_string())]]);
+    let want = load_rows(&kv, &tidb.table_info("q", "t").unwrap(), 3);
+    let rows = tidb.query("ADMIN CHECKSUM TABLE q.t").unwrap();
+    assert_eq!(rows[0][2].as_deref(), Some(want.crc.to_string().as_str()));
+    let err = tidb.query("SELECT * FROM q.t").unwrap_err();
+    assert_eq!(err.code, 1235);
+    assert!(err.to_string().starts_with("ERROR 1235 (42000)"), "{err}");
+}

@@ -41,6 +41,8 @@ pub struct Catalog {
     pub analyzed: Vec<(String, String)>,
     /// Every statement executed successfully, in order (all connections).
     pub log: Vec<String>,
+    /// Every session-scope `SET` (name, value), in order (all connections).
+    pub session_sets: Vec<(String, String)>,
 }
 
 impl Catalog {
@@ -60,6 +62,7 @@ impl Catalog {
             mysql_tidb,
             analyzed: Vec::new(),
             log: Vec::new(),
+            session_sets: Vec::new(),
         }
     }
 

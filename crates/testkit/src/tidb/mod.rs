@@ -39,6 +39,7 @@ use lightning_encode::{KvChecksum, TableInfo};
 use tokio::sync::oneshot;
 
 pub use showcreate::render as show_create_table;
+pub use sql::SqlError;
 
 /// Committed key-value data of the cluster, as TiDB's coprocessor would read it.
 pub trait KvSource: Send + Sync + 'static {
@@ -239,6 +240,26 @@ impl SimTidb {
     /// Every statement that succeeded so far, in order, over all connections.
     pub fn statements(&self) -> Vec<String> {
         self.engine.cat().log.clone()
+    }
+
+    /// Every session-scope `SET` so far as (name, value), in order, over all connections.
+    pub fn session_var_sets(&self) -> Vec<(String, String)> {
+        self.engine.cat().session_sets.clone()
+    }
+
+    /// Runs `sql` (one or more `;`-separated statements) in a fresh session, as a client
+    /// would, and returns the rows of the last statement (empty for statements without a
+    /// result set); stops at the first error.
+    pub fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, SqlError> {
+        let mut session = sql::Session::default();
+        let mut rows = Vec::new();
+        for st in lex::split_statements(sql) {
+            rows = match sql::execute(&self.engine, &mut session, st)? {
+                sql::Outcome::Rows { rows, .. } => rows,
+                sql::Outcome::Ok { .. } => Vec::new(),
+            };
+        }
+        Ok(rows)
     }
 
     /// The value `SET GLOBAL` gave `name`, if any.

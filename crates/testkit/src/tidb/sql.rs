@@ -13,7 +13,8 @@ use super::vars;
 use super::KvSource;
 
 /// A MySQL error to send back: code, SQLSTATE, message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("ERROR {code} ({state}): {msg}")]
 pub struct SqlError {
     /// MySQL error number.
     pub code: u16,

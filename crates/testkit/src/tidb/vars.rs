@@ -182,6 +182,7 @@ pub fn set(e: &Engine, s: &mut Session, c: &mut Cur) -> Res {
         if global {
             e.cat().globals.insert(name, value);
         } else {
+            e.cat().session_sets.push((name.clone(), value.clone()));
             s.vars.insert(name, value);
         }
     }
