@@ -148,7 +148,7 @@ fn create_db(e: &Engine, c: &mut Cur) -> Res {
             tables: BTreeMap::new(),
         },
     );
-    Ok(Outcome::Ok { affected: 1 })
+    Ok(Outcome::Ok { affected: 0 })
 }
 
 /// `DROP DATABASE|TABLE [IF EXISTS] …` (the `DROP` keyword not yet consumed).

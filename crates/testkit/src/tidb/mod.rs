@@ -42,6 +42,9 @@ pub use showcreate::render as show_create_table;
 pub use sql::SqlError;
 
 /// Committed key-value data of the cluster, as TiDB's coprocessor would read it.
+///
+/// Keys are TiDB keys as the encoder produces them (`t{table}_r…`, `t{table}_i…`), not
+/// TiKV's storage form (memcomparable-encoded, with timestamps).
 pub trait KvSource: Send + Sync + 'static {
     /// All visible pairs with start <= key < end, in key order.
     fn scan(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
