@@ -8,16 +8,21 @@ use super::lex::split_statements;
 use super::prepared::Statements;
 use super::proto::{
     err_packet, handshake, ok_packet, parse_handshake_response, result_set, PacketIo,
-    STATUS_AUTOCOMMIT, STATUS_MORE_RESULTS,
+    MULTI_STATEMENTS, STATUS_AUTOCOMMIT, STATUS_MORE_RESULTS,
 };
 use super::query::server_version;
 use super::sql::{execute, Engine, Outcome, Session, SqlError};
 
 /// Packets answering one COM_QUERY that may hold several statements.
-fn run_query(e: &Engine, s: &mut Session, text: &str) -> Vec<Vec<u8>> {
+/// Several statements need the client's CLIENT_MULTI_STATEMENTS; without it the text is
+/// one statement, which the server cannot parse.
+fn run_query(e: &Engine, s: &mut Session, text: &str, multi: bool) -> Vec<Vec<u8>> {
     let stmts = split_statements(text);
     if stmts.is_empty() {
         return vec![err_packet(1065, "42000", "Query was empty")];
+    }
+    if stmts.len() > 1 && !multi {
+        return vec![err(SqlError::parse(stmts[1].trim()))];
     }
     let mut out = Vec::new();
     for (i, st) in stmts.iter().enumerate() {
@@ -55,7 +60,7 @@ pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Resu
     let Some(resp) = io.read().await? else {
         return Ok(());
     };
-    let Some((_caps, db)) = parse_handshake_response(&resp) else {
+    let Some((caps, db)) = parse_handshake_response(&resp) else {
         return io
             .write_packets(&[err_packet(1043, "08S01", "Bad handshake")])
             .await;
@@ -86,7 +91,7 @@ pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Resu
                     Err(x) => vec![err(x)],
                 }
             }
-            Some(0x03) => run_query(e, &mut s, &body),
+            Some(0x03) => run_query(e, &mut s, &body, caps & MULTI_STATEMENTS != 0),
             Some(0x0e) => vec![ok_packet(0, STATUS_AUTOCOMMIT, 0)],
             Some(0x1f) => {
                 s.vars.clear();
@@ -102,5 +107,41 @@ pub async fn serve(stream: TcpStream, e: &Engine, conn_id: u32) -> std::io::Resu
             _ => vec![err_packet(1047, "08S01", "Unknown command")],
         };
         io.write_packets(&reply).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tidb::catalog::Catalog;
+    use crate::tidb::MemKv;
+    use std::sync::{Arc, Mutex};
+
+    fn engine() -> Engine {
+        Engine {
+            catalog: Mutex::new(Catalog::new(100)),
+            kv: Arc::new(MemKv::new()),
+            release: "v8.5.0".into(),
+            tikv_addrs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn multi_statements_need_the_capability() {
+        let e = engine();
+        let mut s = Session::default();
+        let single = run_query(&e, &mut s, "CREATE DATABASE a; CREATE DATABASE b", false);
+        assert_eq!(single.len(), 1);
+        assert_eq!(single[0][0], 0xff, "an ERR packet");
+        assert!(e.cat().db("a").is_none(), "nothing ran");
+        let multi = run_query(&e, &mut s, "CREATE DATABASE a; CREATE DATABASE b", true);
+        assert_eq!(multi.len(), 2);
+        assert!(e.cat().db("b").is_some());
+        // The first OK announces more results; the last does not.
+        assert_eq!(
+            multi[0][3] & (STATUS_MORE_RESULTS as u8),
+            STATUS_MORE_RESULTS as u8
+        );
+        assert_eq!(multi[1][3] & (STATUS_MORE_RESULTS as u8), 0);
     }
 }
