@@ -460,12 +460,25 @@ fn instances_run_side_by_side_and_free_their_ports() {
 }
 
 #[tokio::test]
-async fn show_config_lists_the_configured_tikv_engines() {
+async fn show_config_and_settings_report_the_configured_cluster() {
     let opts = SimTidbOptions {
         tikv_addrs: vec!["127.0.0.1:20160".into(), "127.0.0.1:20161".into()],
+        pd_addrs: vec!["127.0.0.1:2379".into(), "127.0.0.1:2382".into()],
         ..SimTidbOptions::default()
     };
     let tidb = SimTidb::start(opts, Arc::new(MemKv::new())).unwrap();
+    let (code, body) = http_get(tidb.status_addr(), "/settings");
+    assert_eq!(code, 200);
+    let settings: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        settings["port"].as_u64(),
+        Some(u64::from(tidb.addr().port()))
+    );
+    assert_eq!(settings["path"], "127.0.0.1:2379,127.0.0.1:2382");
+    assert_eq!(
+        settings["status"]["status-port"].as_u64(),
+        Some(u64::from(tidb.status_addr().port()))
+    );
     let mut c = connect(&tidb).await;
     // Lightning's IsRaftKV2 probe (pkg/lightning/common/util.go).
     let rows: Vec<(String, String, String, String)> = c

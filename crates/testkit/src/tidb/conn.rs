@@ -123,6 +123,9 @@ mod tests {
             kv: Arc::new(MemKv::new()),
             release: "v8.5.0".into(),
             tikv_addrs: Vec::new(),
+            pd_addrs: Vec::new(),
+            sql_addr: ([127, 0, 0, 1], 4000).into(),
+            status_addr: ([127, 0, 0, 1], 10080).into(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! TiDB's status port, as far as TiDB Lightning uses it: `GET /status` (the version check
-//! of `checkTiDBVersionByTLS`), `GET /schema` (database models,
+//! of `checkTiDBVersionByTLS`), `GET /settings` (port and PD address when the config lacks
+//! them), `GET /schema` (database models,
 //! `tikv.FetchRemoteDBModelsFromTLS`), `GET /schema/{db}` (table models of the local
 //! backend, `tikv.FetchRemoteTableModelsFromTLS`), `GET /schema/{db}/{table}` and
 //! `GET /schema?table_id=N` (TiDB's documented HTTP API). A minimal HTTP/1.1 server: one
@@ -96,6 +97,23 @@ fn route(e: &Engine, target: &str, connections: usize) -> (u16, String) {
                 "connections": connections,
                 "version": server_version(&e.release),
                 "git_hash": "0000000000000000000000000000000000000000",
+            });
+            (200, v.to_string())
+        }
+        // Lightning fills a missing `tidb.port` / `tidb.pd-addr` from TiDB's config here
+        // (pkg/lightning/config/config.go, Adjust: settings.Port and the first of
+        // settings.Path split at ','); the keys are TiDB's config JSON names.
+        ["settings"] => {
+            let v = serde_json::json!({
+                "host": e.sql_addr.ip().to_string(),
+                "port": e.sql_addr.port(),
+                "store": "tikv",
+                "path": e.pd_addrs.join(","),
+                "status": {
+                    "report-status": true,
+                    "status-host": e.status_addr.ip().to_string(),
+                    "status-port": e.status_addr.port(),
+                },
             });
             (200, v.to_string())
         }

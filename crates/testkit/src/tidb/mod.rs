@@ -106,6 +106,8 @@ pub struct SimTidbOptions {
     pub first_global_id: i64,
     /// TiKV instances (`host:port`) that `SHOW CONFIG` lists; empty by default.
     pub tikv_addrs: Vec<String>,
+    /// PD endpoints (`host:port`) reported as the store path by `GET /settings`.
+    pub pd_addrs: Vec<String>,
 }
 
 /// Default for [`SimTidbOptions::first_global_id`]: a round number above every bootstrap
@@ -122,6 +124,7 @@ impl Default for SimTidbOptions {
             release: "v8.5.0".into(),
             first_global_id: DEFAULT_FIRST_ID,
             tikv_addrs: Vec::new(),
+            pd_addrs: Vec::new(),
         }
     }
 }
@@ -176,6 +179,9 @@ impl SimTidb {
             kv,
             release: opts.release,
             tikv_addrs: opts.tikv_addrs,
+            pd_addrs: opts.pd_addrs,
+            sql_addr,
+            status_addr,
         });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

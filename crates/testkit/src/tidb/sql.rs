@@ -96,6 +96,12 @@ pub struct Engine {
     pub release: String,
     /// TiKV instances listed by `SHOW CONFIG`.
     pub tikv_addrs: Vec<String>,
+    /// PD endpoints reported by `GET /settings`.
+    pub pd_addrs: Vec<String>,
+    /// The MySQL-protocol address.
+    pub sql_addr: std::net::SocketAddr,
+    /// The status-port address.
+    pub status_addr: std::net::SocketAddr,
 }
 
 impl Engine {
