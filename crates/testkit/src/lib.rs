@@ -3,9 +3,14 @@
 //! [`MariaDb`] starts a real MariaDB server (Debian's `mariadb-server` package) in a
 //! private data directory on a free loopback port, and stops it when dropped. Tests
 //! talk to it through the `mariadb` command-line client ([`MariaDb::query`]) or any
-//! MySQL driver at [`MariaDb::port`]. The simulated TiDB cluster will live here too.
+//! MySQL driver at [`MariaDb::port`].
+//!
+//! [`tidb`] is the simulated TiDB of the in-repo test cluster: a MySQL-protocol server and
+//! TiDB's status port answering what TiDB Lightning's physical import asks, reading the
+//! cluster's data through a [`tidb::KvSource`].
 
 mod mariadb;
+pub mod tidb;
 
 pub use mariadb::{MariaDb, ROOT_USER};
 
