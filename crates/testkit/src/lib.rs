@@ -3,8 +3,12 @@
 //! [`MariaDb`] starts a real MariaDB server (Debian's `mariadb-server` package) in a
 //! private data directory on a free loopback port, and stops it when dropped. Tests
 //! talk to it through the `mariadb` command-line client ([`MariaDb::query`]) or any
-//! MySQL driver at [`MariaDb::port`]. The simulated TiDB cluster will live here too.
+//! MySQL driver at [`MariaDb::port`].
+//!
+//! [`cluster::SimCluster`] runs a simulated PD + TiKV cluster in process, speaking the
+//! real kvproto gRPC protocol (and PD's HTTP API), for the physical-import tests.
 
+pub mod cluster;
 mod mariadb;
 
 pub use mariadb::{MariaDb, ROOT_USER};
