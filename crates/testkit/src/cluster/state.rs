@@ -333,21 +333,30 @@ impl State {
     /// Splits regions whose leader holds more than the configured size or keys, at
     /// their middle key (as TiKV's split checker does after data arrives).
     pub fn auto_split(&mut self, region_id: u64) {
-        for _ in 0..64 {
-            let Some(r) = self.regions.get(&region_id) else {
+        let mut work = vec![region_id];
+        let mut budget = 256;
+        while let Some(id) = work.pop() {
+            budget -= 1;
+            if budget == 0 {
                 return;
+            }
+            let Some(r) = self.regions.get(&id) else {
+                continue;
             };
             let Some(store) = self.stores.get(&r.leader_store) else {
-                return;
+                continue;
             };
             let (keys, bytes, mid) = store.data.stats(&r.meta.start_key, &r.meta.end_key);
             if keys < 2
                 || (keys <= self.opts.region_split_keys && bytes <= self.opts.region_split_size)
             {
-                return;
+                continue;
             }
-            let Some(mid) = mid else { return };
-            self.split(region_id, &[mid]);
+            let Some(mid) = mid else { continue };
+            let parts = self.split(id, &[mid]);
+            if parts.len() > 1 {
+                work.extend(parts.iter().map(|p| p.id));
+            }
         }
     }
 }
