@@ -97,7 +97,7 @@ impl StoreData {
         let vs = self.versions.entry(key).or_default();
         vs.retain(|v| v.commit_ts != commit_ts);
         vs.push(Version { commit_ts, value });
-        vs.sort_by(|a, b| b.commit_ts.cmp(&a.commit_ts));
+        vs.sort_by_key(|v| std::cmp::Reverse(v.commit_ts));
     }
 
     /// Visible (key, value) pairs with raw key in `[start, end)` (empty end = unbounded)

@@ -58,7 +58,7 @@ pub fn ctx(region: &metapb::Region, peer: &metapb::Peer) -> kvrpcpb::Context {
     kvrpcpb::Context {
         region_id: region.id,
         region_epoch: region.region_epoch,
-        peer: Some(peer.clone()),
+        peer: Some(*peer),
         ..Default::default()
     }
 }
