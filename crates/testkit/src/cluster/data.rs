@@ -139,20 +139,45 @@ impl StoreData {
         c
     }
 
-    /// Every version of each raw key in `[start, end)` that has more than one version
-    /// with some commit ts >= `min_commit_ts` (TiKV's DuplicateDetector).
+    /// Duplicated versions in raw `[start, end)` as TiKV's DuplicateDetector reports
+    /// them (src/import/duplicate_detect.rs): a key counts when its newest version has
+    /// commit ts > `min_commit_ts` and an older Put exists; the newest version and the
+    /// older Puts are listed, newest first, down to the first one at or below
+    /// `min_commit_ts`; an older Delete ends the key. A newest Delete is an error there;
+    /// here such a key is skipped.
     pub fn duplicates(
         &self,
         start: &[u8],
         end: &[u8],
         min_commit_ts: u64,
     ) -> Vec<(Vec<u8>, Version)> {
-        self.versions
+        let mut out = Vec::new();
+        let keys = self
+            .versions
             .range(start.to_vec()..)
-            .take_while(|(k, _)| end.is_empty() || k.as_slice() < end)
-            .filter(|(_, vs)| vs.len() > 1 && vs.iter().any(|v| v.commit_ts >= min_commit_ts))
-            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-            .collect()
+            .take_while(|(k, _)| end.is_empty() || k.as_slice() < end);
+        for (k, vs) in keys {
+            let Some((newest, older)) = vs.split_first() else {
+                continue;
+            };
+            if newest.commit_ts <= min_commit_ts || newest.value.is_none() {
+                continue;
+            }
+            let mut listed = vec![newest.clone()];
+            for v in older {
+                if v.value.is_none() {
+                    break;
+                }
+                listed.push(v.clone());
+                if v.commit_ts <= min_commit_ts {
+                    break;
+                }
+            }
+            if listed.len() > 1 {
+                out.extend(listed.into_iter().map(|v| (k.clone(), v)));
+            }
+        }
+        out
     }
 
     /// Number of staged files.
@@ -199,9 +224,24 @@ mod tests {
         d.put(b"k".to_vec(), Some(b"1".to_vec()), 10);
         d.put(b"k".to_vec(), Some(b"2".to_vec()), 20);
         d.put(b"j".to_vec(), Some(b"1".to_vec()), 10);
+        d.put(b"k".to_vec(), Some(b"0".to_vec()), 5);
         let dup = d.duplicates(b"", b"", 0);
-        assert_eq!(dup.len(), 2);
+        assert_eq!(
+            dup.iter().map(|(_, v)| v.commit_ts).collect::<Vec<_>>(),
+            [20, 10, 5]
+        );
         assert!(dup.iter().all(|(k, _)| k == b"k"));
-        assert!(d.duplicates(b"", b"", 21).is_empty());
+        // Versions stop at the first one at or below min_commit_ts.
+        assert_eq!(d.duplicates(b"", b"", 10).len(), 2);
+        assert!(
+            d.duplicates(b"", b"", 20).is_empty(),
+            "newest not above min_commit_ts"
+        );
+        d.put(b"j".to_vec(), None, 30);
+        assert_eq!(
+            d.duplicates(b"", b"", 0).len(),
+            3,
+            "a key deleted last is not a duplicate"
+        );
     }
 }

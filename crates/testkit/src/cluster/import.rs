@@ -53,6 +53,8 @@ fn check_write_meta(s: &State, store: u64, meta: &SstMeta) -> Result<(), Status>
 
 /// Raftstore's apply-time check of each SST (apply.rs `check_sst_for_ingestion`):
 /// region id, full epoch, and both ends of the SST range inside the region.
+/// The range is in encoded keys, as region bounds are (Lightning's region_job.go
+/// sets it with `codec.EncodeBytes` of the first and last key); its end is inclusive.
 fn check_sst(
     s: &State,
     region: &super::state::RegionState,
@@ -124,6 +126,9 @@ fn ingest(
     s.auto_split(region.meta.id);
     None
 }
+
+/// Pairs per DuplicateDetect response (duplicate_detect.rs MAX_SCAN_BATCH_COUNT).
+const MAX_SCAN_BATCH_COUNT: usize = 4096;
 
 type DupStream =
     Pin<Box<dyn Stream<Item = Result<import_sstpb::DuplicateDetectResponse, Status>> + Send>>;
@@ -279,22 +284,26 @@ impl ImportSst for ImportService {
                         ctx.region_epoch,
                         ctx.peer.as_ref(),
                     )
-                    .map(|_| ()),
+                    .map(|r| (r.meta.start_key.clone(), r.meta.end_key.clone())),
             };
             match checked {
                 Err(e) => responses.push(import_sstpb::DuplicateDetectResponse {
                     region_error: Some(e),
                     ..Default::default()
                 }),
-                Ok(()) => {
+                Ok((region_start, region_end)) => {
                     let st = s
                         .stores
                         .get(&self.store)
                         .ok_or_else(|| Status::internal("store vanished"))?;
-                    let dups = st
+                    // The detector iterates a snapshot of this region only.
+                    let dups: Vec<_> = st
                         .data
-                        .duplicates(&r.start_key, &r.end_key, r.min_commit_ts);
-                    for chunk in dups.chunks(16) {
+                        .duplicates(&r.start_key, &r.end_key, r.min_commit_ts)
+                        .into_iter()
+                        .filter(|(k, _)| in_range(&encode_key(k), &region_start, &region_end))
+                        .collect();
+                    for chunk in dups.chunks(MAX_SCAN_BATCH_COUNT) {
                         let pairs = chunk
                             .iter()
                             .map(|(k, v)| import_sstpb::KvPair {

@@ -59,6 +59,19 @@ impl Tikv for TikvService {
                 }))
             }
         };
+        // A split is an admin command: raftstore checks conf_ver too (util.rs
+        // admin_cmd_epoch_lookup, BatchSplit).
+        if ctx.region_epoch.map(|e| e.conf_ver) != region.region_epoch.map(|e| e.conf_ver) {
+            let r = s
+                .regions
+                .get(&region.id)
+                .ok_or_else(|| Status::internal("region vanished"))?;
+            let e = s.epoch_not_match(r, "conf_ver changed");
+            return Ok(Response::new(kvrpcpb::SplitRegionResponse {
+                region_error: Some(e),
+                ..Default::default()
+            }));
+        }
         let mut raw = r.split_keys;
         if raw.is_empty() && !r.split_key.is_empty() {
             raw.push(r.split_key);
