@@ -436,3 +436,69 @@ async fn shutdown_frees_the_ports() {
         std::net::TcpListener::bind(a).expect("store port is free again");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scatter_moves_peers_with_their_data_and_bumps_conf_ver() {
+    let opts = SimOptions {
+        stores: 5,
+        replicas: 3,
+        seed: 7,
+        ..Default::default()
+    };
+    let c = SimCluster::start(opts).await.unwrap();
+    let (region, leader) = region_of(&c, b"s");
+    let pairs = kvs("s", 6);
+    let metas = write_all_peers(
+        &c,
+        &region,
+        &leader,
+        &sst_meta(8, &region, &pairs),
+        &pairs,
+        9,
+    )
+    .await;
+    assert_eq!(
+        multi_ingest(&c, leader.store_id, ctx(&region, &leader), metas).await,
+        None
+    );
+
+    let mut pd = pd(&c).await;
+    let mut moved = false;
+    for _ in 0..8 {
+        let req = pdpb::ScatterRegionRequest {
+            regions_id: vec![region.id],
+            ..Default::default()
+        };
+        let resp = pd.scatter_region(req).await.unwrap().into_inner();
+        assert_eq!(resp.finished_percentage, 100);
+        let (after, _) = region_of(&c, b"s");
+        let before: Vec<u64> = region.peers.iter().map(|p| p.store_id).collect();
+        moved |= after.peers.iter().any(|p| !before.contains(&p.store_id));
+        if moved {
+            assert!(after.region_epoch.unwrap().conf_ver > region.region_epoch.unwrap().conf_ver);
+            break;
+        }
+    }
+    assert!(moved, "some scatter over 5 stores moved a peer");
+    let (after, new_leader) = region_of(&c, b"s");
+    assert_eq!(after.peers.len(), 3);
+    for (store, _) in &c.addrs().stores {
+        let has_peer = after.peers.iter().any(|p| p.store_id == *store);
+        assert_eq!(
+            c.store_scan(*store, b"", b"").len(),
+            if has_peer { 6 } else { 0 },
+            "store {store}"
+        );
+    }
+    assert_eq!(c.scan(b"", b""), pairs);
+
+    // A write with the pre-scatter epoch is refused on a store of the new peer set.
+    let stale = sst_meta(10, &region, &pairs);
+    let err = write(&c, new_leader.store_id, &stale, &pairs, 11)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("RequestTooOld") || err.message().contains("not found"),
+        "{err:?}"
+    );
+}

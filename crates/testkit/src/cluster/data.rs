@@ -180,6 +180,34 @@ impl StoreData {
         out
     }
 
+    /// Every version of the keys whose encoded form lies in the encoded range.
+    pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<Version>)> {
+        let keep = |k: &Vec<u8>| in_range(&encode_key(k), start, end);
+        self.versions
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Replaces this store's versions of the keys in the encoded range by `rows`
+    /// (what a raft snapshot does to a newly added peer).
+    pub fn install_encoded(
+        &mut self,
+        start: &[u8],
+        end: &[u8],
+        rows: Vec<(Vec<u8>, Vec<Version>)>,
+    ) {
+        self.remove_encoded(start, end);
+        self.versions.extend(rows);
+    }
+
+    /// Drops the keys in the encoded range (a removed peer's data is destroyed).
+    pub fn remove_encoded(&mut self, start: &[u8], end: &[u8]) {
+        self.versions
+            .retain(|k, _| !in_range(&encode_key(k), start, end));
+    }
+
     /// Number of staged files.
     pub fn staged_count(&self) -> usize {
         self.staged.len()

@@ -63,7 +63,8 @@ fn region_response(
             leader: Some(r.leader()),
             ..Default::default()
         },
-        // PD answers an unknown region with an empty response, not an error (server/grpc_service.go GetRegion).
+        // PD's leader answers an unknown key with an empty response, not an error
+        // (pkg/utils/grpcutil/cluster.go GetRegion).
         None => pdpb::GetRegionResponse {
             header: header(s),
             ..Default::default()
@@ -92,15 +93,19 @@ pub(crate) fn split_keys(s: &mut State, keys: &[Vec<u8>]) -> Vec<u64> {
     created
 }
 
-/// Starts a scatter operator on each region: the leader moves to a random peer and
+/// Starts a scatter operator on each region: its peers move to a random set of stores
+/// (when there are more stores than replicas) and its leader to a random one of them;
 /// GetOperator reports RUNNING for [`SCATTER_DURATION`], then SUCCESS.
 pub(crate) fn scatter(s: &mut State, ids: &[u64]) {
-    use rand::Rng;
+    use rand::seq::SliceRandom;
     for id in ids {
         let Some(r) = s.regions.get(id) else { continue };
-        let stores: Vec<u64> = r.meta.peers.iter().map(|p| p.store_id).collect();
-        let pick = stores[s.rng.random_range(0..stores.len())];
-        s.transfer_leader(*id, Some(pick));
+        let n = r.meta.peers.len();
+        let mut stores: Vec<u64> = s.stores.keys().copied().collect();
+        stores.shuffle(&mut s.rng);
+        stores.truncate(n);
+        let leader = stores[0];
+        s.move_peers(*id, &stores, leader);
         s.operators.insert(
             *id,
             super::state::Operator {
@@ -322,12 +327,12 @@ impl Pd for PdService {
         let s = self.state()?;
         let id = req.get_ref().region_id;
         // PD answers REGION_NOT_FOUND "Not Found" when the region has no operator
-        // (server/grpc_service.go GetOperator); Lightning treats that as finished.
+        // (server/grpc_service.go GetOperator); BR/Lightning take that as finished
+        // (br/pkg/restore/split/split.go isScatterRegionFinished).
         let Some(op) = s.operators.get(&id) else {
             let h = error_header(&s, ErrorType::RegionNotFound, "Not Found");
             return Ok(Response::new(pdpb::GetOperatorResponse {
                 header: h,
-                region_id: id,
                 ..Default::default()
             }));
         };

@@ -258,6 +258,70 @@ impl State {
         Some(r.leader())
     }
 
+    /// Moves the region's peers onto `targets` (distinct store ids): each added peer
+    /// gets the leader's committed data of the region (a raft snapshot), each removed
+    /// peer's data is destroyed, and conf_ver grows by one per add and per remove (every
+    /// conf change bumps it, raftstore exec_change_peer). The leader becomes `leader`
+    /// if it is among the targets.
+    pub fn move_peers(&mut self, region_id: u64, targets: &[u64], leader: u64) {
+        let Some(r) = self.regions.get(&region_id).cloned() else {
+            return;
+        };
+        let (start, end) = (r.meta.start_key.clone(), r.meta.end_key.clone());
+        let current: Vec<u64> = r.meta.peers.iter().map(|p| p.store_id).collect();
+        let added: Vec<u64> = targets
+            .iter()
+            .copied()
+            .filter(|t| !current.contains(t))
+            .collect();
+        let removed: Vec<u64> = current
+            .iter()
+            .copied()
+            .filter(|c| !targets.contains(c))
+            .collect();
+        let rows = self
+            .stores
+            .get(&r.leader_store)
+            .map(|st| st.data.export_encoded(&start, &end))
+            .unwrap_or_default();
+        for s in &added {
+            if let Some(st) = self.stores.get_mut(s) {
+                st.data.install_encoded(&start, &end, rows.clone());
+            }
+        }
+        for s in &removed {
+            if let Some(st) = self.stores.get_mut(s) {
+                st.data.remove_encoded(&start, &end);
+            }
+        }
+        let mut peers: Vec<metapb::Peer> = r
+            .meta
+            .peers
+            .iter()
+            .filter(|p| targets.contains(&p.store_id))
+            .copied()
+            .collect();
+        for s in added.iter().copied() {
+            peers.push(metapb::Peer {
+                id: self.alloc_id(),
+                store_id: s,
+                ..Default::default()
+            });
+        }
+        let changes = (added.len() + removed.len()) as u64;
+        if let Some(g) = self.regions.get_mut(&region_id) {
+            g.meta.peers = peers;
+            if let Some(e) = g.meta.region_epoch.as_mut() {
+                e.conf_ver += changes;
+            }
+            if targets.contains(&leader) {
+                g.leader_store = leader;
+            } else if !targets.contains(&g.leader_store) {
+                g.leader_store = targets[0];
+            }
+        }
+    }
+
     /// The checks raftstore makes on a request's context before serving it on `store`
     /// (raftstore peer `pre_propose`/`check_store_id`, `util::check_req_region_epoch`):
     /// store id, region presence, leadership, then the epoch version (normal, non-admin
