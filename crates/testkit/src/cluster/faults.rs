@@ -85,6 +85,81 @@ impl FaultRule {
     }
 }
 
+/// A fault rule spec that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("bad fault spec {spec:?}: {why}")]
+pub struct FaultSpecError {
+    /// The spec as given.
+    pub spec: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl std::str::FromStr for FaultRule {
+    type Err = FaultSpecError;
+
+    /// Parses `step:fault[:next=N|:p=P][:store=ID]` (for command-line flags), e.g.
+    /// `ingest:server-is-busy:next=2`, `write:slow=200ms:p=0.1:store=2`. Steps: write,
+    /// ingest, split-region, coprocessor, duplicate-detect, switch-mode, any. Faults:
+    /// server-is-busy, not-leader, epoch-not-match, store-down, slow=<go duration>,
+    /// disk-full, drop-write-stream. Without `next` or `p` the rule fires once.
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let err = |why: &str| FaultSpecError {
+            spec: spec.to_string(),
+            why: why.to_string(),
+        };
+        let mut parts = spec.split(':');
+        let step = match parts.next().unwrap_or_default() {
+            "write" => Step::Write,
+            "ingest" => Step::Ingest,
+            "split-region" => Step::SplitRegion,
+            "coprocessor" => Step::Coprocessor,
+            "duplicate-detect" => Step::DuplicateDetect,
+            "switch-mode" => Step::SwitchMode,
+            "any" => Step::Any,
+            _ => return Err(err("unknown step")),
+        };
+        let fault = match parts.next().ok_or_else(|| err("missing fault"))? {
+            "server-is-busy" => Fault::ServerIsBusy,
+            "not-leader" => Fault::NotLeader,
+            "epoch-not-match" => Fault::EpochNotMatch,
+            "store-down" => Fault::StoreDown,
+            "disk-full" => Fault::DiskFull,
+            "drop-write-stream" => Fault::DropWriteStream,
+            f => match f.strip_prefix("slow=") {
+                Some(d) => Fault::Slow(
+                    super::pd_http::parse_go_duration(d).ok_or_else(|| err("bad slow duration"))?,
+                ),
+                None => return Err(err("unknown fault")),
+            },
+        };
+        let mut rule = FaultRule {
+            fault,
+            step,
+            store: None,
+            trigger: Trigger::NextCalls(1),
+        };
+        for p in parts {
+            let (k, v) = p.split_once('=').ok_or_else(|| err("expected key=value"))?;
+            match k {
+                "next" => {
+                    rule.trigger = Trigger::NextCalls(v.parse().map_err(|_| err("bad next"))?)
+                }
+                "p" => {
+                    let p: f64 = v.parse().map_err(|_| err("bad p"))?;
+                    if !(0.0..=1.0).contains(&p) {
+                        return Err(err("p must be within 0..=1"));
+                    }
+                    rule.trigger = Trigger::Probability(p);
+                }
+                "store" => rule.store = Some(v.parse().map_err(|_| err("bad store"))?),
+                _ => return Err(err("unknown option")),
+            }
+        }
+        Ok(rule)
+    }
+}
+
 /// The active rules and a record of every fault that fired.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
@@ -148,6 +223,28 @@ mod tests {
         assert_eq!(f.take(Step::Ingest, 3, &mut rng), Some(Fault::ServerIsBusy));
         assert_eq!(f.take(Step::Ingest, 3, &mut rng), None);
         assert_eq!(f.fired.len(), 2);
+    }
+
+    #[test]
+    fn specs_parse_into_rules() {
+        let r: FaultRule = "write:slow=200ms:p=0.25:store=2".parse().unwrap();
+        assert_eq!(r.step, Step::Write);
+        assert_eq!(r.fault, Fault::Slow(std::time::Duration::from_millis(200)));
+        assert_eq!((r.trigger, r.store), (Trigger::Probability(0.25), Some(2)));
+        let r: FaultRule = "ingest:server-is-busy:next=3".parse().unwrap();
+        assert_eq!(r, FaultRule::next(Fault::ServerIsBusy, Step::Ingest, 3));
+        let once: FaultRule = "any:store-down".parse().unwrap();
+        assert_eq!(once.trigger, Trigger::NextCalls(1));
+        for bad in [
+            "",
+            "ingest",
+            "ingest:melt",
+            "nowhere:disk-full",
+            "write:disk-full:p=2",
+            "write:slow=fast",
+        ] {
+            assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod state;
 mod tikv;
 
 pub use data::Version;
-pub use faults::{Fault, FaultRule, Step, Trigger};
+pub use faults::{Fault, FaultRule, FaultSpecError, Step, Trigger};
 pub use pd::SCATTER_DURATION;
 pub use pd_http::parse_go_duration;
 pub use state::encode_key;
