@@ -245,6 +245,57 @@ async fn pd_http_pauses_and_label_rules_expire_by_ttl() {
         r#"{"delay": 0}"#,
     );
     assert!(c.paused_schedulers().is_empty());
+    // The pd http client's patch form: set two rules, then delete one of them.
+    let patch = r#"{"sets":[{"id":"a","labels":[{"key":"schedule","value":"deny","ttl":"5m"}],"rule_type":"key-range","data":[]},{"id":"b","labels":[],"rule_type":"key-range","data":[]}],"deletes":[]}"#;
+    assert_eq!(
+        http(&pd, "PATCH", "/pd/api/v1/config/region-label/rules", patch).0,
+        200
+    );
+    assert_eq!(c.label_rules(), ["a", "b"]);
+    http(
+        &pd,
+        "PATCH",
+        "/pd/api/v1/config/region-label/rules",
+        r#"{"sets":[],"deletes":["a"]}"#,
+    );
+    assert_eq!(c.label_rules(), ["b"]);
+    let (_, by_ids) = http(
+        &pd,
+        "GET",
+        "/pd/api/v1/config/region-label/rules/ids",
+        r#"["b","zz"]"#,
+    );
+    assert!(
+        by_ids.starts_with(r#"[{"#) && by_ids.contains(r#""id":"b""#),
+        "{by_ids}"
+    );
+    assert_eq!(
+        http(&pd, "DELETE", "/pd/api/v1/config/region-label/rule/b", "").0,
+        200
+    );
+    assert!(c.label_rules().is_empty());
+
+    // Region count over an escaped encoded key range.
+    c.split_at(b"m");
+    let all = http(
+        &pd,
+        "GET",
+        "/pd/api/v1/stats/region?start_key=&end_key=",
+        "",
+    )
+    .1;
+    assert!(all.contains("\"count\":2"), "{all}");
+    let m = lightning_testkit::cluster::encode_key(b"m");
+    let esc: String = m.iter().map(|b| format!("%{b:02X}")).collect();
+    let right = http(
+        &pd,
+        "GET",
+        &format!("/pd/api/v1/stats/region?start_key={esc}&end_key="),
+        "",
+    )
+    .1;
+    assert!(right.contains("\"count\":1"), "{right}");
+
     let (code, version) = http(&pd, "GET", "/pd/api/v1/version", "");
     assert!(code == 200 && version.contains("\"version\""), "{version}");
 }

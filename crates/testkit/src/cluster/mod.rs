@@ -19,6 +19,7 @@ mod faults;
 mod import;
 mod pd;
 mod pd_http;
+mod pd_labels;
 mod state;
 mod tikv;
 

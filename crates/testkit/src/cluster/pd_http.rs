@@ -4,8 +4,9 @@
 //! schedule config (persistent, and temporary with `?ttlSecond=`), replication config,
 //! and region-label rules with a TTL. Pauses, temporary config and labels expire alone.
 
+use super::pd_labels::{delete_rule, get_rule, patch_rules, put_rule, rules, rules_by_ids};
 use super::Shared;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -115,13 +116,16 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
-fn bad(msg: impl Into<String>) -> Response {
+pub(crate) fn bad(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, msg.into()).into_response()
 }
 
-type S = State<Arc<Shared>>;
+pub(crate) type S = State<Arc<Shared>>;
 
-fn with<T>(shared: &Shared, f: impl FnOnce(&mut super::state::State) -> T) -> Result<T, Response> {
+pub(crate) fn with<T>(
+    shared: &Shared,
+    f: impl FnOnce(&mut super::state::State) -> T,
+) -> Result<T, Response> {
     let mut s = shared.lock().map_err(|e| {
         (StatusCode::INTERNAL_SERVER_ERROR, e.message().to_string()).into_response()
     })?;
@@ -270,58 +274,51 @@ async fn store(State(sh): S, Path(id): Path<u64>) -> Result<Json<Value>, Respons
     })?
 }
 
-async fn region_count(State(sh): S) -> Result<Json<Value>, Response> {
-    // Counts every region; the simulator does not filter by the (encoded) key range.
-    with(&sh, |s| Json(json!({ "count": s.regions.len() })))
+/// Percent-decodes a query value into bytes (keys are arbitrary bytes there).
+fn percent_decode(v: &str) -> Vec<u8> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
-/// `POST /config/region-label/rule`: creates or replaces a rule; its TTL is the
-/// shortest `ttl` among its labels (a rule whose labels have no TTL never expires).
-async fn put_rule(State(sh): S, Json(rule): Json<Value>) -> Result<Json<Value>, Response> {
-    let id = rule["id"]
-        .as_str()
-        .ok_or_else(|| bad("missing id"))?
-        .to_string();
-    let mut ttl: Option<Duration> = None;
-    for l in rule["labels"].as_array().into_iter().flatten() {
-        if let Some(t) = l["ttl"].as_str().filter(|t| !t.is_empty()) {
-            let d = parse_go_duration(t).ok_or_else(|| bad(format!("bad ttl {t}")))?;
-            ttl = Some(ttl.map_or(d, |x| x.min(d)));
+/// `GET /stats/region?start_key=..&end_key=..`: the regions overlapping the (encoded,
+/// query-escaped) key range; an empty end key is unbounded.
+async fn region_count(State(sh): S, RawQuery(q): RawQuery) -> Result<Json<Value>, Response> {
+    let (mut start, mut end) = (Vec::new(), Vec::new());
+    for pair in q.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("start_key", v)) => start = percent_decode(v),
+            Some(("end_key", v)) => end = percent_decode(v),
+            _ => {}
         }
     }
     with(&sh, |s| {
-        let exp = ttl.map(|d| Instant::now() + d);
-        if ttl == Some(Duration::ZERO) {
-            s.http.rules.remove(&id);
-        } else {
-            s.http.rules.insert(id, (rule, exp));
-        }
-        Json(json!("Update region label rule successfully."))
-    })
-}
-
-async fn rules(State(sh): S) -> Result<Json<Value>, Response> {
-    with(&sh, |s| {
-        Json(Value::Array(
-            s.http.rules.values().map(|(r, _)| r.clone()).collect(),
-        ))
-    })
-}
-
-async fn get_rule(State(sh): S, Path(id): Path<String>) -> Result<Json<Value>, Response> {
-    with(&sh, |s| {
-        s.http
-            .rules
-            .get(&id)
-            .map(|(r, _)| Json(r.clone()))
-            .ok_or_else(|| (StatusCode::NOT_FOUND, "rule not found").into_response())
-    })?
-}
-
-async fn delete_rule(State(sh): S, Path(id): Path<String>) -> Result<Json<Value>, Response> {
-    with(&sh, |s| {
-        s.http.rules.remove(&id);
-        Json(json!("Delete region label rule successfully."))
+        let count = s
+            .regions
+            .values()
+            .filter(|r| {
+                (end.is_empty() || r.meta.start_key < end)
+                    && (r.meta.end_key.is_empty() || r.meta.end_key > start)
+            })
+            .count();
+        Json(json!({ "count": count }))
     })
 }
 
@@ -349,13 +346,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/pd/api/v1/config/region-label/rule/{id}",
             get(get_rule).delete(delete_rule),
         )
-        .route("/pd/api/v1/config/region-label/rules", get(rules))
+        .route(
+            "/pd/api/v1/config/region-label/rules",
+            get(rules).patch(patch_rules),
+        )
+        .route(
+            "/pd/api/v1/config/region-label/rules/ids",
+            get(rules_by_ids),
+        )
         .with_state(shared)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_percent_decode_to_bytes() {
+        assert_eq!(percent_decode("t%80%00%FFa+b"), b"t\x80\x00\xffa b");
+        assert_eq!(percent_decode("50%"), b"50%");
+        assert_eq!(percent_decode("%zz"), b"%zz");
+    }
 
     #[test]
     fn go_durations_parse() {
