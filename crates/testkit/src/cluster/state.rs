@@ -364,7 +364,14 @@ impl State {
             });
         }
         let cur = r.epoch();
-        if epoch.map(|e| e.version) != Some(cur.version) {
+        // util::check_region_epoch: a request without an epoch is an error of its own.
+        let Some(epoch) = epoch else {
+            return Err(errorpb::Error {
+                message: "missing epoch!".into(),
+                ..Default::default()
+            });
+        };
+        if epoch.version != cur.version {
             return Err(self.epoch_not_match(
                 r,
                 &format!("current epoch of region {region_id} is {cur:?}, but you sent {epoch:?}"),
