@@ -5,10 +5,13 @@
 //! talk to it through the `mariadb` command-line client ([`MariaDb::query`]) or any
 //! MySQL driver at [`MariaDb::port`].
 //!
-//! [`tidb`] is the simulated TiDB of the in-repo test cluster: a MySQL-protocol server and
-//! TiDB's status port answering what TiDB Lightning's physical import asks, reading the
-//! cluster's data through a [`tidb::KvSource`].
+//! The simulated TiDB cluster for the physical-import tests: [`cluster::SimCluster`] runs
+//! PD + TiKV stores in process, speaking the real kvproto gRPC protocol (and PD's HTTP
+//! API); [`tidb`] is TiDB's face — a MySQL-protocol server and TiDB's status port answering
+//! what TiDB Lightning's physical import asks, reading the cluster's data through a
+//! [`tidb::KvSource`].
 
+pub mod cluster;
 mod mariadb;
 pub mod tidb;
 
