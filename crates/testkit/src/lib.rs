@@ -13,6 +13,7 @@
 
 pub mod cluster;
 mod mariadb;
+pub mod sim;
 pub mod tidb;
 
 pub use mariadb::{MariaDb, ROOT_USER};

@@ -70,6 +70,10 @@ pub struct SimOptions {
     pub region_split_keys: u64,
     /// Seed of the rng behind probabilistic faults and scatter.
     pub seed: u64,
+    /// PD's loopback port; 0 picks a free one.
+    pub pd_port: u16,
+    /// Store `i` (from 0) listens on this port + `i`; 0 picks free ones.
+    pub store_base_port: u16,
 }
 
 impl Default for SimOptions {
@@ -81,6 +85,8 @@ impl Default for SimOptions {
             region_split_size: 96 << 20,
             region_split_keys: 960_000,
             seed: 1,
+            pd_port: 0,
+            store_base_port: 0,
         }
     }
 }
@@ -147,8 +153,8 @@ pub struct SimCluster {
     tasks: Vec<JoinHandle<()>>,
 }
 
-async fn bind() -> Result<(tokio::net::TcpListener, String), SimError> {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+async fn bind(port: u16) -> Result<(tokio::net::TcpListener, String), SimError> {
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = l.local_addr()?.to_string();
     Ok((l, addr))
 }
@@ -158,15 +164,21 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 impl SimCluster {
-    /// Starts PD and the stores on free loopback ports of the current tokio runtime.
+    /// Starts PD and the stores on loopback ports (free ones unless the options name them)
+    /// of the current tokio runtime.
     pub async fn start(opts: SimOptions) -> Result<SimCluster, SimError> {
         if opts.stores == 0 {
             return Err(SimError::Options("at least one store".into()));
         }
-        let (pd_listener, pd_addr) = bind().await?;
+        let (pd_listener, pd_addr) = bind(opts.pd_port).await?;
         let mut store_listeners = Vec::new();
-        for _ in 0..opts.stores {
-            store_listeners.push(bind().await?);
+        for i in 0..opts.stores {
+            let port = match opts.store_base_port {
+                0 => 0,
+                base => u16::try_from(usize::from(base) + i)
+                    .map_err(|_| SimError::Options("store ports past 65535".into()))?,
+            };
+            store_listeners.push(bind(port).await?);
         }
         let mut state = State::new(opts);
         for (st, (_, addr)) in state.stores.values_mut().zip(&store_listeners) {
