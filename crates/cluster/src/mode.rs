@@ -123,7 +123,8 @@ fn termination() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 impl ImportModeGuard {
-    /// Switches every store to import mode and keeps it there. With `on_signal`, a
+    /// Switches every store to import mode and keeps it there (a store that cannot be
+    /// switched now is retried every `refresh`). With `on_signal`, a
     /// Ctrl-C or SIGTERM switches the stores back to normal, stops refreshing, and is
     /// reported by [`ImportModeGuard::signalled`] (the caller decides how to stop; note
     /// that the handlers replace the default "terminate the process" action).
@@ -141,7 +142,11 @@ impl ImportModeGuard {
             signal_task: None,
             active: true,
         };
-        switch_mode(cluster, SwitchMode::Import).await?;
+        // A store that misses it now gets it on the next refresh: not fatal, as in
+        // Lightning (import.go switchTiKVMode ignores import-mode failures).
+        if let Err(e) = switch_mode(cluster, SwitchMode::Import).await {
+            tracing::warn!(error = %e, "switching to import mode failed; retrying every refresh");
+        }
         let c = cluster.clone();
         let refresher = Refresher::spawn(refresh, move || {
             let c = c.clone();
@@ -175,7 +180,8 @@ impl ImportModeGuard {
         self.signalled.clone()
     }
 
-    /// Stops refreshing and switches every store back to normal mode.
+    /// Stops refreshing and switches every store back to normal mode; unlike import
+    /// mode, a failure here is returned, since normal mode is essential.
     pub async fn finish(mut self) -> Result<()> {
         self.active = false;
         if let Some(t) = self.signal_task.take() {
