@@ -86,12 +86,4 @@ impl Stores {
         let store = self.pd.get_store(id).await?;
         self.conn_for(&store)
     }
-
-    /// Forgets a store's connection (its address is asked again next time), after it
-    /// failed at the transport level.
-    pub fn forget(&self, id: u64) {
-        if let Ok(mut m) = self.conns.lock() {
-            m.remove(&id);
-        }
-    }
 }

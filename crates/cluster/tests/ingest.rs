@@ -146,3 +146,24 @@ async fn store_write_bwlimit_slows_writes_per_store() {
     assert!(took >= Duration::from_millis(750), "took {took:?}");
     assert_data(&sim, &range, &pairs);
 }
+
+/// The controller spawns these on its runtime: their futures must be `Send`.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn futures_are_send(c: lightning_cluster::Cluster, r: KeyRange) {
+    fn send<T: Send>(_: T) {}
+    let pairs = tokio_stream::iter(Vec::<Result<(Vec<u8>, Vec<u8>), std::io::Error>>::new());
+    send(c.ingest_range(&r.start, &r.end, pairs, 1));
+    send(c.ingest_pairs(&r.start, &r.end, vec![], 1));
+    send(c.split_and_scatter(&[]));
+    send(c.checksum_ranges(&[], 1));
+    send(lightning_cluster::ImportModeGuard::enter(
+        &c,
+        Duration::from_secs(1),
+        false,
+    ));
+    send(lightning_cluster::SchedulerPause::global(
+        c.pd_http(),
+        3,
+        Duration::from_secs(1),
+    ));
+}
