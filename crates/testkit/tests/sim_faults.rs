@@ -299,3 +299,18 @@ async fn pd_http_pauses_and_label_rules_expire_by_ttl() {
     let (code, version) = http(&pd, "GET", "/pd/api/v1/version", "");
     assert!(code == 200 && version.contains("\"version\""), "{version}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_split_of_an_empty_region_lands_on_an_encoded_key() {
+    let c = cluster().await;
+    c.split_at(b"m");
+    let (region, leader) = region_of(&c, b"m");
+    c.inject(FaultRule::next(Fault::EpochNotMatch, Step::Ingest, 1));
+    let e = multi_ingest(&c, leader.store_id, ctx(&region, &leader), vec![])
+        .await
+        .unwrap();
+    assert!(e.epoch_not_match.is_some(), "{e:?}");
+    let starts: Vec<Vec<u8>> = c.regions().into_iter().map(|(r, _)| r.start_key).collect();
+    let after_m = lightning_testkit::cluster::encode_key(b"m\0");
+    assert!(starts.contains(&after_m), "{starts:?}");
+}

@@ -7,6 +7,7 @@ use super::faults::{Fault, Step};
 use super::pd::async_stream;
 use super::state::{encode_key, in_range, region_not_found, server_is_busy, State};
 use super::Shared;
+use lightning_encode::codec::bytes::decode_bytes;
 use lightning_kvproto::import_sstpb::{
     self, import_sst_server::ImportSst, write_request::Chunk, SstMeta,
 };
@@ -359,13 +360,17 @@ impl State {
                     .get(&r.leader_store)
                     .and_then(|st| st.data.stats(&start, &end).2)
                     .filter(|m| *m > start);
-                let key = mid.unwrap_or_else(|| {
-                    if start.is_empty() {
-                        encode_key(b"")
-                    } else {
-                        [start.as_slice(), &[0]].concat()
+                // Without data, split just after the start: at the encoding of the raw
+                // key after it. TiKV's region boundaries in the txn key space are always
+                // encoded user keys (SplitRegion encodes with Key::from_raw; split
+                // checkers truncate the ts), never an encoded key plus stray bytes.
+                let after_start = || match decode_bytes(&start) {
+                    Ok((raw, _)) if !start.is_empty() => {
+                        encode_key(&[raw.as_slice(), &[0]].concat())
                     }
-                });
+                    _ => encode_key(b""),
+                };
+                let key = mid.unwrap_or_else(after_start);
                 if in_range(&key, &start, &end) && key != start {
                     self.split(region_id, &[key]);
                 } else if let Some(r) = self.regions.get_mut(&region_id) {
