@@ -77,7 +77,7 @@ impl SortBuffer {
     }
 
     fn next_slot_cap(&self) -> usize {
-        (self.slots.capacity() * 2).max(1024)
+        (self.slots.capacity() * 2).max(64)
     }
 
     /// Appends a pair; allocates exactly what [`Self::extra_for`] announced.
