@@ -74,7 +74,11 @@ pub(crate) fn merge_into(
             _ => out.add(c.key(), c.value(), c.seq())?,
         }
         if cursors[top].advance()? {
-            sift_down(&mut heap, &cursors, 0);
+            // Still below every other cursor (the common case for runs of sorted
+            // chunks): the heap is unchanged.
+            if !next.is_some_and(|n| less(&cursors, top, n)) {
+                sift_down(&mut heap, &cursors, 0);
+            }
         } else {
             heap.swap_remove(0);
             sift_down(&mut heap, &cursors, 0);
@@ -91,6 +95,7 @@ pub(crate) fn write_buffer(
 ) -> Result<()> {
     let n = buf.len();
     for i in 0..n {
+        buf.prefetch(i + 8);
         let (k, v, seq) = buf.get(i);
         if i + 1 < n && buf.same_key(i, i + 1) {
             res.loser(k, v, seq, buf.get(i + 1).1)?;

@@ -100,9 +100,15 @@ impl EngineWriter {
         let res = write_pass(&inner.files, &inner.opts, false, |w, r| {
             write_buffer(buf, w, r)
         });
+        // Keep the buffer's memory for the next fill unless the writer's share shrank.
         let mem = self.buf.mem();
-        self.buf.clear_free();
-        self.inner.release(mem);
+        if mem > self.inner.writer_limit() || res.is_err() {
+            self.buf.clear_free();
+            self.inner.release(mem);
+        } else {
+            self.buf.clear_keep();
+            self.inner.release(mem - self.buf.mem());
+        }
         self.inner.add_pending(res?);
         Ok(())
     }
