@@ -24,7 +24,8 @@ pub struct EngineOptions {
     pub local_writer_mem_cache_size: usize,
     /// Duplicate handling.
     pub duplicate_mode: DuplicateMode,
-    /// Target payload of one block of a run file (bytes).
+    /// Target payload of one block of a run file (bytes). A closed engine keeps one index
+    /// entry per block in memory (about 60 bytes: 256 KiB blocks cost ~25 MB per 100 GB).
     pub block_size: usize,
     /// Most runs merged at once; more runs are first compacted in groups of this size.
     pub max_merge_fan_in: usize,
@@ -38,7 +39,7 @@ impl Default for EngineOptions {
             engine_mem_cache_size: 512 << 20,
             local_writer_mem_cache_size: 128 << 20,
             duplicate_mode: DuplicateMode::None,
-            block_size: 64 << 10,
+            block_size: 256 << 10,
             max_merge_fan_in: 64,
             max_reported_duplicates: 16,
         }

@@ -111,6 +111,9 @@ pub(crate) fn write_pass(
 ) -> Result<Written> {
     let id = files.alloc();
     let mut w = RunWriter::create(files.ctx(id, Kind::Run), opts.block_size)?;
+    if sync {
+        w = w.write_behind();
+    }
     let mut res = Resolver::new(files, opts);
     let out = pass(&mut w, &mut res).and_then(|()| {
         let (size, kvs, kv_bytes) = w.finish(sync)?;

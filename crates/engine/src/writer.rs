@@ -71,6 +71,22 @@ impl EngineWriter {
         Ok(())
     }
 
+    /// Appends the record (row) pairs of an encoded batch: what a data engine takes.
+    pub fn append_records(&mut self, pairs: &KvPairs, seq: u64) -> Result<()> {
+        for p in pairs.iter().filter(|p| p.index_id.is_none()) {
+            self.put(p.key, p.value, seq)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the index pairs of an encoded batch: what an index engine takes.
+    pub fn append_indexes(&mut self, pairs: &KvPairs, seq: u64) -> Result<()> {
+        for p in pairs.iter().filter(|p| p.index_id.is_some()) {
+            self.put(p.key, p.value, seq)?;
+        }
+        Ok(())
+    }
+
     /// Appends `(key, value)` pairs with sequence `seq`.
     pub fn append_iter<I, K, V>(&mut self, pairs: I, seq: u64) -> Result<()>
     where
