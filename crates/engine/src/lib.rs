@@ -30,7 +30,7 @@
 //! Storage choice: a purpose-built sorted-run store, not RocksDB, by measurement
 //! (`benches/sort.rs`: 512 MiB of sysbench-shaped KV, 2 writer threads, data + index
 //! engines, 64 MiB budget, append → close → iterate, on a shared 2-vCPU machine). This
-//! store: ~300 MiB/s (best runs ~400 MB/s), ~320 MB per CPU-second. The same workload
+//! store: median 312 MiB/s (runs 285–420 MB/s), ~365 MB per CPU-second. The same workload
 //! on RocksDB 7.8 (Debian librocksdb, rust-rocksdb 0.20.1, WAL and compression off):
 //! SstFileWriter + ingest 113–170 MB/s (~145 MB per CPU-second); WriteBatch into
 //! memtables, as Lightning's pebble engine, 62–71 MB/s (~52 MB per CPU-second).
