@@ -1,0 +1,384 @@
+//! An open engine: takes sorted runs from its writers, makes them durable on flush,
+//! and on close merges them into the closed engine's segments.
+
+use crate::closed::{ClosedEngine, Sealed};
+use crate::error::{io_err, EngineError, Result};
+use crate::files::{parse_name, sync_dir, Files, Kind, Manifest, MANIFEST};
+use crate::merge::merge_into;
+use crate::options::EngineOptions;
+use crate::resolve::{write_pass, Written};
+use crate::run::{read_footer, RunCursor, RunMeta};
+use crate::writer::EngineWriter;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use uuid::Uuid;
+
+/// Locks a mutex, ignoring poisoning (state stays consistent: every update is one step).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[derive(Default)]
+struct State {
+    manifest: Manifest,
+    /// Runs spilled but not yet fsynced nor in the manifest.
+    pending: Vec<RunMeta>,
+    /// Conflict files likewise.
+    pending_dups: Vec<RunMeta>,
+    writers: usize,
+    closing: bool,
+    sealed: Option<Arc<Sealed>>,
+}
+
+/// Shared state of one engine.
+pub(crate) struct Inner {
+    pub files: Files,
+    pub opts: EngineOptions,
+    state: Mutex<State>,
+    commit: Mutex<()>,
+    close_lock: Mutex<()>,
+    mem_used: AtomicUsize,
+}
+
+impl Inner {
+    /// Opens (creating if needed) the engine in `dir`, dropping files a crash left behind.
+    pub fn open(engine: Uuid, dir: PathBuf, opts: EngineOptions) -> Result<Arc<Inner>> {
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir).map_err(io_err(engine, "create dir", &dir))?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(engine, parent)?;
+            }
+        }
+        let probe = Files::new(engine, dir.clone(), 0);
+        let manifest = match probe.load_manifest()? {
+            Some(m) => m,
+            None => {
+                let m = Manifest::default();
+                probe.store_manifest(&m)?;
+                m
+            }
+        };
+        let referenced: HashSet<(u64, Kind)> = manifest.files().collect();
+        let mut max_id = 0;
+        let mut removed = false;
+        for entry in std::fs::read_dir(&dir).map_err(io_err(engine, "list", &dir))? {
+            let entry = entry.map_err(io_err(engine, "list", &dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name == MANIFEST {
+                continue;
+            }
+            match parse_name(&name) {
+                Some(f) if referenced.contains(&f) => max_id = max_id.max(f.0),
+                _ => {
+                    let p = entry.path();
+                    tracing::info!(engine = %engine, file = %p.display(), "removing file left by an unfinished write");
+                    let r = if p.is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                    r.map_err(io_err(engine, "remove", &p))?;
+                    removed = true;
+                }
+            }
+        }
+        if removed {
+            probe.sync_dir()?;
+        }
+        let files = Files::new(engine, dir, max_id + 1);
+        for (id, kind) in manifest.files() {
+            let meta = manifest
+                .runs
+                .iter()
+                .chain(&manifest.segments)
+                .chain(&manifest.conflicts)
+                .find(|r| r.id == id);
+            let ctx = files.ctx(id, kind);
+            let mut f = std::fs::File::open(&ctx.path).map_err(ctx.io("open"))?;
+            read_footer(&ctx, &mut f, meta.map(|m| m.size))?;
+        }
+        Ok(Arc::new(Inner {
+            files,
+            opts,
+            state: Mutex::new(State {
+                manifest,
+                ..State::default()
+            }),
+            commit: Mutex::new(()),
+            close_lock: Mutex::new(()),
+            mem_used: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Registers a writer; fails once the engine is closing or closed.
+    pub fn add_writer(&self) -> Result<()> {
+        let mut st = lock(&self.state);
+        if st.closing || st.manifest.closed {
+            return Err(EngineError::Closed {
+                engine: self.files.engine,
+            });
+        }
+        st.writers += 1;
+        Ok(())
+    }
+
+    /// Unregisters a writer.
+    pub fn remove_writer(&self) {
+        lock(&self.state).writers -= 1;
+    }
+
+    /// Takes `n` bytes of the engine's memory budget if available.
+    pub fn try_reserve(&self, n: usize) -> bool {
+        let limit = self.opts.engine_mem_cache_size;
+        self.mem_used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur + n <= limit).then_some(cur + n)
+            })
+            .is_ok()
+    }
+
+    /// Takes `n` bytes even over budget (a writer with an empty buffer must progress).
+    pub fn force_reserve(&self, n: usize) {
+        self.mem_used.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Returns `n` bytes to the budget.
+    pub fn release(&self, n: usize) {
+        self.mem_used.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// This writer's share of the engine budget.
+    pub fn writer_limit(&self) -> usize {
+        let writers = lock(&self.state).writers.max(1);
+        (self.opts.engine_mem_cache_size / writers).min(self.opts.local_writer_mem_cache_size)
+    }
+
+    /// Records a spilled run (and its conflicts) as written but not yet durable.
+    pub fn add_pending(&self, w: Written) {
+        let mut st = lock(&self.state);
+        st.pending.push(w.run);
+        st.pending_dups.extend(w.conflicts);
+    }
+
+    /// Makes every spilled run durable and listed in the manifest.
+    pub fn sync(&self) -> Result<()> {
+        let _c = lock(&self.commit);
+        let (runs, dups) = {
+            let st = lock(&self.state);
+            (st.pending.clone(), st.pending_dups.clone())
+        };
+        if runs.is_empty() && dups.is_empty() {
+            return Ok(());
+        }
+        for r in &runs {
+            self.files.sync_file(r.id, Kind::Run)?;
+        }
+        self.commit_locked(&runs, &[], None, false, false)
+    }
+
+    /// Updates the manifest (caller holds `commit`): drops `remove`, adds `add`, takes in
+    /// all pending conflict files, and with `close` turns the remaining data into segments.
+    fn commit_locked(
+        &self,
+        promote: &[RunMeta],
+        remove: &[RunMeta],
+        add: Option<RunMeta>,
+        close: bool,
+        delete: bool,
+    ) -> Result<()> {
+        let dups = lock(&self.state).pending_dups.clone();
+        for d in &dups {
+            self.files.sync_file(d.id, Kind::Dup)?;
+        }
+        self.files.sync_dir()?;
+        let m = {
+            let mut st = lock(&self.state);
+            let st = &mut *st;
+            let has = |set: &[RunMeta], r: &RunMeta| set.iter().any(|x| x.id == r.id);
+            st.pending.retain(|r| !has(promote, r) && !has(remove, r));
+            st.pending_dups.retain(|r| !has(&dups, r));
+            for p in promote {
+                if !has(&st.manifest.runs, p) {
+                    st.manifest.runs.push(p.clone());
+                }
+            }
+            st.manifest.runs.retain(|r| !has(remove, r));
+            st.manifest.conflicts.extend(dups);
+            if close {
+                st.manifest.closed = true;
+                st.manifest.segments.extend(add);
+                st.manifest.segments.append(&mut st.manifest.runs);
+            } else {
+                st.manifest.runs.extend(add);
+            }
+            st.manifest.clone()
+        };
+        self.files.store_manifest(&m)?;
+        if delete {
+            for r in remove {
+                self.files.remove(r.id, Kind::Run)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges `runs` into one new durable run.
+    fn merge(&self, runs: &[RunMeta]) -> Result<Written> {
+        let cursors = runs
+            .iter()
+            .map(|r| RunCursor::open(self.files.ctx(r.id, Kind::Run), Some(r.size)))
+            .collect::<Result<Vec<_>>>()?;
+        write_pass(&self.files, &self.opts, true, |w, res| {
+            merge_into(cursors, w, res)
+        })
+    }
+
+    fn all_runs(&self) -> Vec<RunMeta> {
+        let st = lock(&self.state);
+        let mut runs: Vec<RunMeta> = st
+            .manifest
+            .runs
+            .iter()
+            .chain(&st.pending)
+            .cloned()
+            .collect();
+        runs.sort_by_key(|r| r.id);
+        runs
+    }
+
+    /// Closes the engine (idempotent): compacts runs to at most the merge fan-in, then
+    /// merges them into the closed engine's segment.
+    pub fn close(self: &Arc<Self>) -> Result<Arc<Sealed>> {
+        let _g = lock(&self.close_lock);
+        {
+            let mut st = lock(&self.state);
+            if let Some(s) = &st.sealed {
+                return Ok(s.clone());
+            }
+            if st.writers > 0 {
+                return Err(EngineError::WritersOpen {
+                    engine: self.files.engine,
+                    writers: st.writers,
+                });
+            }
+            st.closing = true;
+        }
+        let res = self.close_runs();
+        let mut st = lock(&self.state);
+        match res {
+            Ok(s) => {
+                st.sealed = Some(s.clone());
+                Ok(s)
+            }
+            Err(e) => {
+                st.closing = false;
+                Err(e)
+            }
+        }
+    }
+
+    fn close_runs(&self) -> Result<Arc<Sealed>> {
+        if !lock(&self.state).manifest.closed {
+            let fan_in = self.opts.max_merge_fan_in;
+            loop {
+                let mut runs = self.all_runs();
+                if runs.len() <= fan_in {
+                    break;
+                }
+                runs.sort_by_key(|r| (r.size, r.id));
+                runs.truncate(fan_in);
+                runs.sort_by_key(|r| r.id);
+                let w = self.merge(&runs)?;
+                let _c = lock(&self.commit);
+                lock(&self.state).pending_dups.extend(w.conflicts);
+                self.commit_locked(&[], &runs, Some(w.run), false, true)?;
+            }
+            let runs = self.all_runs();
+            if runs.len() > 1 {
+                let w = self.merge(&runs)?;
+                let _c = lock(&self.commit);
+                lock(&self.state).pending_dups.extend(w.conflicts);
+                self.commit_locked(&[], &runs, Some(w.run), true, true)?;
+            } else {
+                // Zero or one run: it is the segment as it stands.
+                for r in &runs {
+                    self.files.sync_file(r.id, Kind::Run)?;
+                }
+                let _c = lock(&self.commit);
+                self.commit_locked(&runs, &[], None, true, false)?;
+            }
+        }
+        let m = lock(&self.state).manifest.clone();
+        Ok(Arc::new(Sealed::open(&self.files, &m)?))
+    }
+
+    /// Bytes of this engine's files on disk.
+    pub fn disk_size(&self) -> u64 {
+        let st = lock(&self.state);
+        st.manifest.disk_size()
+            + st.pending
+                .iter()
+                .chain(&st.pending_dups)
+                .map(|r| r.size)
+                .sum::<u64>()
+    }
+
+    /// Bytes held by writer buffers.
+    pub fn mem_size(&self) -> u64 {
+        self.mem_used.load(Ordering::Acquire) as u64
+    }
+
+    /// True once closed (in this process or on disk).
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).manifest.closed
+    }
+}
+
+/// An open engine. Clones share it; writers append, [`Engine::close`] sorts it for import.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// The engine's id.
+    pub fn uuid(&self) -> Uuid {
+        self.inner.files.engine
+    }
+
+    /// A new writer; each writer is used from one thread at a time.
+    pub fn writer(&self) -> Result<EngineWriter> {
+        EngineWriter::new(self.inner.clone())
+    }
+
+    /// Makes all runs already spilled by writers durable (writers' unspilled buffers are
+    /// flushed by [`EngineWriter::flush`]).
+    pub fn flush(&self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    /// Closes the engine: fails while writers are open; closing again (also after a
+    /// restart) returns the same closed engine.
+    pub fn close(&self) -> Result<ClosedEngine> {
+        let sealed = self.inner.close()?;
+        Ok(ClosedEngine::new(self.inner.clone(), sealed))
+    }
+
+    /// True once the engine is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Bytes of the engine's files on disk (for `disk-quota`).
+    pub fn disk_size(&self) -> u64 {
+        self.inner.disk_size()
+    }
+
+    /// Bytes buffered in memory by its writers.
+    pub fn mem_size(&self) -> u64 {
+        self.inner.mem_size()
+    }
+}
