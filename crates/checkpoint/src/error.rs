@@ -153,6 +153,10 @@ impl CheckpointError {
         }
     }
 
+    pub(crate) fn mysql(op: &'static str) -> impl FnOnce(mysql_async::Error) -> Self {
+        move |source| CheckpointError::Mysql { op, source }
+    }
+
     pub(crate) fn io(
         op: &'static str,
         path: &std::path::Path,

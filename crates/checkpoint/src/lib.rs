@@ -26,11 +26,14 @@
 //! assert_eq!(diffs.tables["`db`.`t`"].status, Some(CheckpointStatus(9)));
 //! ```
 
+#![warn(missing_docs)]
+
 mod diff;
 mod dump;
 mod error;
 mod file;
 mod model;
+mod mysql;
 mod null;
 mod status;
 mod store;
@@ -47,6 +50,7 @@ pub use model::{
     EngineCheckpoint, FileMeta, FileStamp, TableCheckpoint, TableHash, TableInit, TableSelector,
     TaskCheckpoint, INDEX_ENGINE_ID, WHOLE_TABLE_ENGINE_ID,
 };
+pub use mysql::{sql as mysql_tables, MysqlParams, MysqlStore, TlsMode};
 pub use null::NullStore;
 pub use status::CheckpointStatus;
 pub use store::{finish, CheckpointStore, Result};
@@ -67,6 +71,7 @@ pub async fn open(cfg: &lightning_config::Config) -> Result<Box<dyn CheckpointSt
             };
             Ok(Box::new(FileStore::open(path).await?))
         }
+        "mysql" => Ok(Box::new(MysqlStore::from_config(cfg).await?)),
         other => Err(CheckpointError::UnknownDriver {
             driver: other.to_string(),
         }),
