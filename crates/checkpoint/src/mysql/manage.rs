@@ -193,11 +193,12 @@ impl MysqlStore {
                 .query(sql)
                 .await
                 .map_err(CheckpointError::mysql("reading checkpoints to dump"))?;
-            out.extend(
-                result
-                    .into_iter()
-                    .map(|r| r.unwrap().iter().map(text).collect::<Vec<_>>()),
-            );
+            out.extend(result.into_iter().map(|r| {
+                let values = r.unwrap_raw().into_iter();
+                values
+                    .map(|v| v.as_ref().map(text).unwrap_or_default())
+                    .collect::<Vec<_>>()
+            }));
         }
         let dir = dir.to_path_buf();
         tokio::task::spawn_blocking(move || write_dump(&dir, &rows))
