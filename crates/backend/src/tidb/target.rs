@@ -218,7 +218,7 @@ impl TidbTarget {
 
     /// A writer with its own connection, for one table.
     pub async fn writer(&self, table: Arc<TargetTable>) -> Result<SqlWriter, BackendError> {
-        Ok(SqlWriter::new(self.conn().await?, table))
+        Ok(SqlWriter::new(self.conn().await?, self.pool.clone(), table))
     }
 
     /// Closes every connection; waits until writers have returned theirs (drop them first).

@@ -7,7 +7,7 @@ use super::{SqlBatch, TargetTable};
 use crate::error::{is_retryable_code, is_row_error_code};
 use crate::{BackendError, RejectedRow, RowWriter, WriteReport};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, InfileData};
+use mysql_async::{Conn, InfileData, Pool};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,8 @@ const MAX_ATTEMPTS: u32 = 8;
 /// Writes statements for one table over one connection.
 pub struct SqlWriter {
     conn: Conn,
+    /// Where a replacement connection comes from when this one turns out dead.
+    pool: Pool,
     table: Arc<TargetTable>,
     /// The `SET NAMES` this session runs with, when changed from the pool's default.
     charset: Option<Arc<str>>,
@@ -29,9 +31,10 @@ enum Outcome {
 }
 
 impl SqlWriter {
-    pub(crate) fn new(conn: Conn, table: Arc<TargetTable>) -> Self {
+    pub(crate) fn new(conn: Conn, pool: Pool, table: Arc<TargetTable>) -> Self {
         SqlWriter {
             conn,
+            pool,
             table,
             charset: None,
             loads: (0, 0),
@@ -81,8 +84,7 @@ impl RowWriter for SqlWriter {
         if batch.charset.is_some() && batch.charset != self.charset {
             if let Some(cs) = &batch.charset {
                 // The encoder only lets identifier characters through.
-                self.conn
-                    .query_drop(format!("SET NAMES {cs}"))
+                self.session_statement(&format!("SET NAMES {cs}"))
                     .await
                     .map_err(|e| {
                         BackendError::from_mysql(format!("SET NAMES {cs} for {}", batch.file), e)
@@ -105,19 +107,40 @@ impl RowWriter for SqlWriter {
 }
 
 impl SqlWriter {
+    /// Runs a statement that writes no data; if the connection turns out closed (the server
+    /// or network dropped it while it sat idle), runs it once more on a fresh connection,
+    /// which is safe because nothing was written. The session's `SET NAMES` is redone there.
+    async fn session_statement(&mut self, sql: &str) -> Result<(), mysql_async::Error> {
+        match self.conn.query_drop(sql).await {
+            Err(mysql_async::Error::Io(e)) => {
+                tracing::warn!(table = %self.table.qualified_name(), error = %e, "connection lost while idle; reconnecting");
+                self.conn = self.pool.get_conn().await?;
+                if let Some(cs) = self
+                    .charset
+                    .clone()
+                    .filter(|_| !sql.starts_with("SET NAMES"))
+                {
+                    self.conn.query_drop(format!("SET NAMES {cs}")).await?;
+                }
+                self.conn.query_drop(sql).await
+            }
+            other => other,
+        }
+    }
+
     /// Sends a load batch in a transaction and commits it only when the server loaded every
     /// row without a warning; otherwise rolls it back and returns false, for the caller to
     /// replay it as an `INSERT` (see `load`).
     async fn load(&mut self, batch: &SqlBatch, plan: &LoadPlan) -> Result<bool, BackendError> {
+        let table = self.table.clone();
         let ctx = || {
             format!(
                 "loading rows of {} into {}",
                 batch.file,
-                self.table.qualified_name()
+                table.qualified_name()
             )
         };
-        self.conn
-            .query_drop("BEGIN")
+        self.session_statement("BEGIN")
             .await
             .map_err(|e| BackendError::from_mysql(ctx(), e))?;
         let body = bytes::Bytes::from(batch.sql.clone());
