@@ -61,12 +61,14 @@ def main():
     ap.add_argument("--with-insert", action="store_true",
                     help="also run lightning with logical-import-load-data = false (INSERT only)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="extra mariadbd flag, e.g. --server-arg=--innodb-autoinc-lock-mode=2 (repeatable)")
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "lightning-cli"], cwd=REPO, check=True)
     binary = os.path.join(REPO, "target", "release", "tidb-lightning")
     work = tempfile.mkdtemp(prefix="lightning-bench-")
-    server = MariaDB(buffer_pool="2G")
+    server = MariaDB(buffer_pool="2G", extra_args=args.server_arg)
     print(f"server on 127.0.0.1:{server.port}, work folder {work}", flush=True)
 
     t0 = time.monotonic()

@@ -273,3 +273,31 @@ async fn tls_modes_encrypt_and_verify_as_configured() {
         .to_string();
     assert!(err.contains("connecting to 127.0.0.1"), "{err}");
 }
+
+/// LOAD DATA holds InnoDB's table-level AUTO-INC lock to the end of the statement (unless
+/// `innodb_autoinc_lock_mode = 2`), so concurrent loads into one table would queue: such a
+/// table is written with INSERT.
+#[tokio::test]
+async fn tables_with_auto_increment_are_not_loaded_under_the_table_level_autoinc_lock() {
+    let db = MariaDb::shared();
+    db.query("CREATE DATABASE ai; CREATE TABLE ai.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT); CREATE TABLE ai.u (id INT PRIMARY KEY, v INT)").unwrap();
+    assert_eq!(
+        db.query("SELECT @@innodb_autoinc_lock_mode").unwrap(),
+        "1\n"
+    );
+    let target = TidbTarget::connect(&connect_opts(db, "")).await.unwrap();
+    for (name, loads) in [("t", false), ("u", true)] {
+        let table = Arc::new(target.load_table("ai", name).await.unwrap());
+        assert_eq!(table.load_serializes, !loads);
+        let mut batch = RowBatch::new();
+        batch.push_field(FieldKind::Number, b"1");
+        batch.push_field(FieldKind::Number, b"2");
+        batch.finish_row(5);
+        let mut enc = SqlEncoder::new(table, opts(OnDuplicate::Error, true), "ai.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&batch, &mut out).unwrap();
+        out.extend(enc.flush());
+        assert_eq!(out[0].load.is_some(), loads, "{name}");
+    }
+    target.close().await.unwrap();
+}

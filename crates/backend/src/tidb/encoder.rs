@@ -293,6 +293,7 @@ mod tests {
                 col("g", ColumnKind::Integer, true),
             ],
             transactional: true,
+            load_serializes: false,
         })
     }
 

@@ -33,8 +33,9 @@ pub struct LoadPlan {
 impl LoadPlan {
     /// A plan for `columns` of `table`, or `None` when a load could read some value of these
     /// columns differently from an `INSERT` (BIT and JSON columns), when a refused row could
-    /// not be rolled back (non-transactional tables), or for `INSERT IGNORE` (whose skipped
-    /// rows cannot be told apart from a refused batch).
+    /// not be rolled back (non-transactional tables), when concurrent loads would queue on
+    /// the table's AUTO-INC lock, or for `INSERT IGNORE` (whose skipped rows cannot be told
+    /// apart from a refused batch).
     pub fn new(
         table: &TargetTable,
         columns: &[usize],
@@ -50,6 +51,7 @@ impl LoadPlan {
             )
         };
         if !table.transactional
+            || table.load_serializes
             || on_duplicate == OnDuplicate::Ignore
             || !kinds.iter().all(loadable)
         {

@@ -68,6 +68,10 @@ pub struct TargetTable {
     /// False for storage engines without statement atomicity (MyISAM, ...), where a
     /// refused multi-row statement may have written some rows: no row-by-row replay.
     pub transactional: bool,
+    /// Concurrent `LOAD DATA` statements into this table would queue on InnoDB's table-level
+    /// AUTO-INC lock, which "bulk inserts" hold to the end of the statement unless the server
+    /// runs `innodb_autoinc_lock_mode = 2`: such a table is written with `INSERT` only.
+    pub load_serializes: bool,
 }
 
 impl TargetTable {
@@ -133,6 +137,7 @@ mod tests {
 
     fn table(gen: &[bool]) -> TargetTable {
         TargetTable {
+            load_serializes: false,
             db: "d".into(),
             name: "t".into(),
             columns: gen

@@ -42,6 +42,8 @@ pub struct TidbTarget {
     version: Arc<str>,
     no_backslash_escapes: bool,
     local_infile: bool,
+    /// `@@innodb_autoinc_lock_mode` is 2 (interleaved: no table-level AUTO-INC lock).
+    autoinc_interleaved: bool,
 }
 
 impl TidbTarget {
@@ -99,11 +101,16 @@ impl TidbTarget {
                 conn.query_first::<String, _>("SELECT @@GLOBAL.local_infile").await,
                 Ok(Some(v)) if v == "1" || v.eq_ignore_ascii_case("ON")
             );
+        let autoinc_interleaved = matches!(
+            conn.query_first::<String, _>("SELECT @@GLOBAL.innodb_autoinc_lock_mode").await,
+            Ok(Some(v)) if v == "2"
+        );
         Ok(TidbTarget {
             pool,
             version: version.into(),
             no_backslash_escapes,
             local_infile,
+            autoinc_interleaved,
         })
     }
 
@@ -185,6 +192,9 @@ impl TidbTarget {
             .await
             .map_err(|e| BackendError::from_mysql(ctx(), e))?;
         let engine = engine.flatten().unwrap_or_default().to_ascii_lowercase();
+        let auto_increment = rows
+            .iter()
+            .any(|(_, _, extra)| extra.to_ascii_lowercase().contains("auto_increment"));
         let columns = rows
             .into_iter()
             .map(|(name, data_type, extra)| ColumnInfo {
@@ -201,6 +211,7 @@ impl TidbTarget {
                 engine.as_str(),
                 "innodb" | "" | "rocksdb" | "tokudb" | "ndbcluster" | "aria"
             ),
+            load_serializes: auto_increment && !self.autoinc_interleaved,
         })
     }
 
