@@ -85,6 +85,7 @@ fn write_dump(dir: &Path) {
     w(&format!("{DB}.types.csv"), &csv);
 }
 
+/// `post` is appended to `[post-restore]`.
 fn write_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::PathBuf {
     let tidb = tc.tidb().addr();
     let toml = format!(
@@ -92,9 +93,9 @@ fn write_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::PathBu
          [checkpoint]\nenable = false\n\n\
          [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\nregion-split-keys = 200\nrange-concurrency = 4\n\n\
          [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\npassword = \"\"\n\n\
-         [post-restore]\nchecksum = \"required\"\nanalyze = \"optional\"\n\n\
+         [post-restore]\nchecksum = \"required\"\nanalyze = \"optional\"\n{extra}\n\n\
          [mydumper]\ndata-source-dir = {dir:?}\n\n\
-         [mydumper.csv]\nheader = false\n\n{extra}\n",
+         [mydumper.csv]\nheader = false\n",
         log = work.join("lightning.log").display().to_string(),
         kv = work.join("sorted-kv").display().to_string(),
         port = tidb.port(),
@@ -140,7 +141,9 @@ fn logged_checksum(log: &str, table: &str) -> (u64, u64, u64) {
     (field("crc"), field("kvs"), field("bytes"))
 }
 
-async fn import(faults: &[&str]) -> f64 {
+/// Imports the dump with `faults` injected and `post` in `[post-restore]`; checks the
+/// result. Returns the seconds the import took and the SQL statements TiDB saw.
+async fn import(faults: &[&str], extra: &str) -> (f64, Vec<String>) {
     let tc = TestCluster::start(TestClusterOptions {
         cluster: SimOptions {
             stores: 3,
@@ -161,7 +164,7 @@ async fn import(faults: &[&str]) -> f64 {
         .expect("tempdir");
     std::fs::create_dir_all(work.path().join("dump")).unwrap();
     write_dump(&work.path().join("dump"));
-    let config = write_config(&tc, work.path(), "");
+    let config = write_config(&tc, work.path(), extra);
     let started = std::time::Instant::now();
     let cfg = config.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -175,6 +178,7 @@ async fn import(faults: &[&str]) -> f64 {
     .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     assert_success(&out, work.path());
+    let statements = tc.tidb().statements();
 
     let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
     for (table, rows) in [("sbtest1", SBTEST_ROWS), ("types", TYPES_ROWS)] {
@@ -227,22 +231,97 @@ async fn import(faults: &[&str]) -> f64 {
         fired >= faults.len(),
         "only {fired} faults fired of {faults:?}"
     );
+    let analyzed = tc.tidb().analyzed_tables();
+    assert_eq!(analyzed.len(), 2, "ANALYZE TABLE per table: {analyzed:?}");
     tc.shutdown().await;
-    seconds
+    (seconds, statements)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_backend_imports_sql_and_csv() {
-    let seconds = import(&[]).await;
+    let (seconds, statements) = import(&[], "").await;
+    assert!(!statements.iter().any(|s| s.contains("ADMIN CHECKSUM")));
     eprintln!("local import took {seconds:.2}s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_backend_survives_busy_and_not_leader() {
-    import(&[
-        "ingest:server-is-busy:next=3",
-        "write:not-leader:next=2",
-        "split-region:epoch-not-match:next=1",
-    ])
+    import(
+        &[
+            "ingest:server-is-busy:next=3",
+            "write:not-leader:next=2",
+            "split-region:epoch-not-match:next=1",
+        ],
+        "",
+    )
     .await;
+}
+
+/// `checksum-via-sql`: the remote checksum comes from `ADMIN CHECKSUM TABLE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_checksum_via_sql() {
+    let (_, statements) = import(&[], "checksum-via-sql = true").await;
+    let checksums = statements
+        .iter()
+        .filter(|s| s.starts_with("ADMIN CHECKSUM TABLE"))
+        .count();
+    assert_eq!(checksums, 2, "{statements:?}");
+}
+
+/// A source with a duplicate primary key: TiKV keeps one pair, the local checksum counts
+/// both, so `checksum = "required"` fails naming the table and both checksums, and the
+/// stores are still switched back to normal mode, the label rule removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
+    let tc = TestCluster::start(TestClusterOptions::default())
+        .await
+        .expect("start the simulated cluster");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dump = work.path().join("dump");
+    std::fs::create_dir_all(&dump).unwrap();
+    std::fs::write(
+        dump.join(format!("{DB}-schema-create.sql")),
+        format!("CREATE DATABASE `{DB}`;\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dump.join(format!("{DB}.dup-schema.sql")),
+        "CREATE TABLE `dup` (`id` int NOT NULL, `v` int, PRIMARY KEY (`id`));\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dump.join(format!("{DB}.dup.sql")),
+        "INSERT INTO `dup` VALUES (1,1),(2,2),(1,3);\n",
+    )
+    .unwrap();
+    let config = write_config(&tc, work.path(), "");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(LIGHTNING)
+            .args(["--backend", "local", "-config"])
+            .arg(&config)
+            .output()
+            .expect("running tidb-lightning")
+    })
+    .await
+    .unwrap();
+    assert!(
+        !out.status.success(),
+        "a checksum mismatch must fail the import"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("checksum mismatched for `e2e_local`.`dup`: local crc")
+            && stderr.contains("kvs 3")
+            && stderr.contains("remote crc"),
+        "{stderr}"
+    );
+    for (id, _) in &tc.cluster().addrs().stores {
+        assert_eq!(
+            tc.cluster().store_mode(*id),
+            0,
+            "store {id} left in import mode"
+        );
+    }
+    assert!(tc.cluster().label_rules().is_empty());
+    tc.shutdown().await;
 }

@@ -169,9 +169,11 @@ async fn import_table(
     let name = format!("`{}`.`{}`", src.db, src.name);
     let data_uuid = engine_uuid(&name, 0);
     let index_uuid = engine_uuid(&name, INDEX_ENGINE_ID);
+    // No checkpoints on this path yet: what an earlier run left is stale, start afresh.
     let open = |u| {
         ctx.engines
-            .open_engine(u)
+            .remove_engine(u)
+            .and_then(|()| ctx.engines.open_engine(u))
             .map_err(|e| err(format!("{name}: opening engine {u}: {e}")))
     };
     let (data, index) = (open(data_uuid)?, open(index_uuid)?);
