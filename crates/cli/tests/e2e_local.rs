@@ -325,3 +325,64 @@ async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
     assert!(tc.cluster().label_rules().is_empty());
     tc.shutdown().await;
 }
+
+/// SIGTERM while ranges are being ingested (every ingest slowed down): the import stops,
+/// and the stores are back in normal mode and the label rule gone when it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_stopped_by_sigterm_reverts_import_mode() {
+    let tc = TestCluster::start(TestClusterOptions::default())
+        .await
+        .expect("start the simulated cluster");
+    tc.cluster()
+        .inject("ingest:slow=2s:p=1".parse::<FaultRule>().unwrap());
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(work.path().join("dump")).unwrap();
+    write_dump(&work.path().join("dump"));
+    let config = write_config(&tc, work.path(), "");
+    let log = work.path().join("lightning.log");
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        let child = Command::new(LIGHTNING)
+            .args(["--backend", "local", "-config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running tidb-lightning");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("ingesting engine")
+        {
+            assert!(std::time::Instant::now() < deadline, "no ingest started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stopped before the import finished"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the stop took too long"
+    );
+    for (id, _) in &tc.cluster().addrs().stores {
+        assert_eq!(
+            tc.cluster().store_mode(*id),
+            0,
+            "store {id} left in import mode"
+        );
+    }
+    assert!(tc.cluster().label_rules().is_empty());
+    tc.shutdown().await;
+}

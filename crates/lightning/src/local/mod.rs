@@ -376,6 +376,7 @@ async fn ingest_engine(
             .await
             .map_err(|_| LightningError::Cancelled)?;
         let (cluster, engine, name) = (ctx.cluster.clone(), engine.clone(), name.to_string());
+        let stop = ctx.stop.clone();
         set.spawn(async move {
             let _permit = permit;
             let (tx, rx) = tokio::sync::mpsc::channel(1024);
@@ -388,9 +389,10 @@ async fn ingest_engine(
                 }
             });
             let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
-            let res = cluster
-                .ingest_range(&range.start, &range.end, stream, ts)
-                .await;
+            let res = tokio::select! {
+                r = cluster.ingest_range(&range.start, &range.end, stream, ts) => r,
+                () = stopped(&stop) => return Err(LightningError::Cancelled),
+            };
             let stats = res.map_err(|e| err(format!("{name}: ingesting a range: {e}")))?;
             if stats.pairs != range.kvs {
                 return Err(err(format!(
@@ -410,4 +412,12 @@ async fn ingest_engine(
     }
     tracing::info!(table = %name, engine = %engine.uuid(), retries, "engine ingested");
     Ok(())
+}
+
+/// Resolves once the import is asked to stop (polled: the flag is a plain atomic), so a
+/// range in flight is abandoned (its jobs cancelled) rather than waited for.
+async fn stopped(stop: &StopFlag) {
+    while !stop.is_stopped() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
