@@ -295,15 +295,16 @@ async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
     )
     .unwrap();
     let config = write_config(&tc, work.path(), "");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(LIGHTNING)
-            .args(["--backend", "local", "-config"])
-            .arg(&config)
-            .output()
-            .expect("running tidb-lightning")
-    })
-    .await
-    .unwrap();
+    let run = |config: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(LIGHTNING)
+                .args(["--backend", "local", "-config"])
+                .arg(&config)
+                .output()
+                .expect("running tidb-lightning")
+        })
+    };
+    let out = run(config.clone()).await.unwrap();
     assert!(
         !out.status.success(),
         "a checksum mismatch must fail the import"
@@ -323,6 +324,14 @@ async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
         );
     }
     assert!(tc.cluster().label_rules().is_empty());
+    // The pairs are in: a second run finds the table not empty.
+    let again = run(config).await.unwrap();
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("target tables are not empty: `e2e_local`.`dup`"),
+        "{stderr}"
+    );
     tc.shutdown().await;
 }
 

@@ -80,10 +80,21 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     let engines = EngineManager::new(&t.sorted_kv_dir, engine_opts)
         .map_err(|e| err(format!("sorted-kv-dir {}: {e}", t.sorted_kv_dir)))?;
 
+    // Ingested pairs overwrite what the keys held: the tables must start empty.
     let mut work = Vec::new();
+    let mut not_empty = Vec::new();
     for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
         let info = post::fetch_table_info(&cfg, &table.db, &table.name).await?;
+        if cfg.lightning.check_requirements {
+            let target_table = target.load_table(&table.db, &table.name).await?;
+            if !target.is_empty(&target_table).await? {
+                not_empty.push(target_table.qualified_name());
+            }
+        }
         work.push((table.clone(), Arc::new(info)));
+    }
+    if !not_empty.is_empty() {
+        return Err(LightningError::TablesNotEmpty { tables: not_empty });
     }
 
     let mut encode = EncodeOptions::default();
