@@ -2,10 +2,13 @@
 //! into the table's engines (record pairs to the data engine, index pairs to the index
 //! engine) on the chunk's reader thread, with the local checksum and the largest ids.
 
+use crate::progress::Counters;
 use lightning_backend::{BackendError, RowEncoder};
 use lightning_encode::{Encoder, KvChecksum, KvPairs, MaxIds};
 use lightning_engine::{EngineError, EngineWriter};
 use lightning_parser::RowBatch;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Encodes one chunk's rows into engine writers. Row ids are `row_id_base + 1, + 2, …`
 /// in the chunk's row order, as upstream's chunk row ids.
@@ -21,6 +24,9 @@ pub(crate) struct KvEncoder<'t> {
     pub engine_error: Option<EngineError>,
     columns: Option<Vec<String>>,
     kvs: KvPairs,
+    counters: Arc<Counters>,
+    /// Source offset just past the last row counted in `counters`.
+    counted_to: u64,
 }
 
 impl<'t> KvEncoder<'t> {
@@ -29,19 +35,22 @@ impl<'t> KvEncoder<'t> {
         data: EngineWriter,
         index: EngineWriter,
         file: String,
-        row_id_base: u64,
+        chunk: &lightning_source::Chunk,
+        counters: Arc<Counters>,
     ) -> Self {
         KvEncoder {
             enc,
             data,
             index,
             file,
-            next_row_id: row_id_base as i64 + 1,
+            next_row_id: chunk.row_id_base as i64 + 1,
             checksum: KvChecksum::new(),
             rows: 0,
             engine_error: None,
             columns: None,
             kvs: KvPairs::new(),
+            counters,
+            counted_to: chunk.offset,
         }
     }
 
@@ -94,6 +103,14 @@ impl RowEncoder for KvEncoder<'_> {
                 return Err(BackendError::Schema(msg));
             }
             self.rows += 1;
+        }
+        if let Some(last) = batch.rows().last() {
+            let end = last.end_offset();
+            let c = &self.counters;
+            c.bytes
+                .fetch_add(end.saturating_sub(self.counted_to), Ordering::Relaxed);
+            c.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.counted_to = end;
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ mod encode;
 mod post;
 
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
+use crate::progress::{Counters, Progress};
 use crate::reader::{read_chunk, ChunkRead, Format};
 use crate::task::{connect_options, csv_options, ImportSummary, TableSummary};
 use crate::{schema, LightningError};
@@ -26,11 +27,12 @@ use encode::KvEncoder;
 use lightning_backend::tidb::TidbTarget;
 use lightning_cluster::{Cluster, ImportModeGuard, SchedulerPause, DEFAULT_PAUSE_TTL};
 use lightning_config::Config;
-use lightning_encode::{EncodeOptions, Encoder, KvChecksum, MaxIds, SqlMode, TableInfo};
+use lightning_encode::{EncodeOptions, Encoder, KvChecksum, MaxIds, SqlMode, TableInfo, TimeZone};
 use lightning_engine::{
     engine_uuid, ClosedEngine, Engine, EngineManager, EngineOptions, INDEX_ENGINE_ID,
 };
 use lightning_source::{Chunk, DataFormat, TableSource};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -52,6 +54,7 @@ struct Ctx {
     sql: Format,
     csv: Format,
     encode: EncodeOptions,
+    counters: Arc<Counters>,
 }
 
 /// Runs an import with the local backend.
@@ -101,10 +104,35 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     if !cfg.tidb.sql_mode.is_empty() {
         encode.sql_mode = SqlMode::parse(&cfg.tidb.sql_mode);
     }
+    // TIMESTAMP values are read in the session time zone: UTC as the dumps write them,
+    // unless `[tidb.session-vars] time_zone` says otherwise (as for the tidb backend).
+    if let Some((_, tz)) = cfg
+        .tidb
+        .session_vars
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("time_zone"))
+    {
+        encode.time_zone = TimeZone::parse(tz)
+            .map_err(|e| err(format!("[tidb.session-vars] time_zone = {tz:?}: {e}")))?;
+    }
     encode.timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let mut total_bytes = 0;
+    for (t, _) in &work {
+        for f in &t.data_files {
+            total_bytes += lightning_source::estimate_real_size(f)?;
+        }
+    }
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start(
+        counters.clone(),
+        total_bytes,
+        work.len(),
+        cfg.cron.log_progress,
+    );
     let ctx = Arc::new(Ctx {
+        counters: progress.counters().clone(),
         target: target.clone(),
         cluster: cluster.clone(),
         engines,
@@ -142,6 +170,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     }
     let mut summary = ImportSummary::default();
     let first_err = join_all(&mut set, &stop, |t| summary.tables.push(t)).await;
+    drop(progress);
     // Normal mode is essential: always switch back, whatever happened.
     let finished = guard.finish().await;
     if let Some(e) = first_err {
@@ -260,6 +289,7 @@ async fn import_table(
             .remove_engine(u)
             .map_err(|e| err(format!("{name}: removing engine {u}: {e}")))?;
     }
+    ctx.counters.tables_done.fetch_add(1, Ordering::Relaxed);
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(table = %name, rows = total.rows, bytes = total.bytes, seconds, "table imported");
     Ok(TableSummary {
@@ -298,7 +328,8 @@ async fn encode_chunk(
             data.writer().map_err(engine_err)?,
             index.writer().map_err(engine_err)?,
             file.clone(),
-            chunk.row_id_base,
+            &chunk,
+            ctx.counters.clone(),
         );
         // Nothing is sent: the encoder writes the engines itself.
         let (tx, _rx) = tokio::sync::mpsc::channel::<()>(1);
