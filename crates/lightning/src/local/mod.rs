@@ -266,13 +266,13 @@ async fn import_table(
                 "{name}: pausing PD scheduling on the table's range: {e}"
             ))
         })?;
-    let mut ingested = Ok(());
-    for engine in &closed {
-        ingested = ingest_engine(&ctx, &name, engine).await;
-        if ingested.is_err() {
-            break;
-        }
-    }
+    // Data and index keys are disjoint ranges: ingest both engines at once (the cluster's
+    // job slots still bound the region jobs in flight).
+    let (data_done, index_done) = tokio::join!(
+        ingest_engine(&ctx, &name, &closed[0]),
+        ingest_engine(&ctx, &name, &closed[1])
+    );
+    let ingested = data_done.and(index_done);
     let resumed = pause.resume().await;
     // The engines can only be removed once no handle holds them.
     drop(closed);
