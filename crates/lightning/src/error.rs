@@ -51,6 +51,9 @@ pub enum LightningError {
     /// The import was stopped (signal, or another table failed).
     #[error("import stopped before it finished")]
     Cancelled,
+    /// The local backend failed: engines, the cluster, or a post-import step.
+    #[error("{0}")]
+    Local(String),
     /// A worker thread panicked or was lost.
     #[error("internal error: {0}")]
     Internal(String),

@@ -13,6 +13,7 @@
 mod ddl;
 mod error;
 mod limits;
+mod local;
 mod progress;
 mod reader;
 mod schema;

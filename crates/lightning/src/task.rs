@@ -101,6 +101,9 @@ pub async fn run_with_stop(
     stop: Arc<StopFlag>,
 ) -> Result<ImportSummary, LightningError> {
     let started = Instant::now();
+    if cfg.tikv_importer.backend == Backend::Local {
+        return crate::local::run(cfg, stop).await;
+    }
     if cfg.tikv_importer.backend != Backend::Tidb {
         return Err(LightningError::Unsupported(format!(
             "backend \"{}\" is not implemented yet; use --backend tidb (the logical backend)",
@@ -216,7 +219,7 @@ fn on_duplicate(s: ConflictStrategy) -> OnDuplicate {
     }
 }
 
-fn connect_options(cfg: &Config) -> ConnectOptions {
+pub(crate) fn connect_options(cfg: &Config) -> ConnectOptions {
     let security = cfg.tidb.security.as_ref().unwrap_or(&cfg.security);
     let path = |p: &str| (!p.is_empty()).then(|| p.into());
     ConnectOptions {
@@ -263,7 +266,7 @@ fn session_vars(cfg: &Config) -> Vec<(String, String)> {
     vars
 }
 
-fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
+pub(crate) fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
     let c = &cfg.mydumper.csv;
     // Validation left `escaped-by` empty or one character (and `backslash-escape` folded in).
     let escape = match c.escaped_by.as_bytes() {
