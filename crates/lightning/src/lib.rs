@@ -10,6 +10,7 @@
 //! refuses are counted against `max-error`; views are created last; a summary per table
 //! comes back to the binary.
 
+mod checkpoint;
 mod ddl;
 mod error;
 mod limits;

@@ -70,6 +70,14 @@ impl RowBatch {
     }
 
     /// Number of complete rows.
+    /// Drops the rows that end at or before `pos` (rows already imported by an earlier run
+    /// that is being resumed); returns how many were dropped.
+    pub fn skip_rows_through(&mut self, pos: u64) -> usize {
+        let n = self.rows.iter().take_while(|r| r.end_offset <= pos).count();
+        self.rows.drain(..n);
+        n
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
