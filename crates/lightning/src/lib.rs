@@ -11,6 +11,7 @@
 //! comes back to the binary.
 
 mod checkpoint;
+mod ctl;
 mod ddl;
 mod error;
 mod limits;
@@ -20,6 +21,7 @@ mod schema;
 mod table;
 mod task;
 
+pub use ctl::{checkpoint_command, CheckpointCommand};
 pub use error::LightningError;
 pub use limits::StopFlag;
 pub use task::{run, run_with_stop, ImportSummary, TableSummary};
