@@ -314,3 +314,134 @@ fn failed_table_then_error_destroy_drops_and_reimports_it() {
     assert_same_as_source(db);
     sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
 }
+
+/// Imports `db` keeping its checkpoint (`keep-after-success = "origin"`), so a later run
+/// resumes it and compares its source with the one recorded.
+fn finished_with_checkpoint(db: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dump(&data, db, 2, 2, 10);
+    let cfg = write_config(tmp.path(), &data, &Driver::File, db, "");
+    let c = std::fs::read_to_string(&cfg).unwrap().replace(
+        "enable = true\n",
+        "enable = true\nkeep-after-success = \"origin\"\n",
+    );
+    std::fs::write(&cfg, c).unwrap();
+    let out = lightning(&cfg);
+    assert!(out.status.success(), "{}", text(&out));
+    // Unchanged: the rerun finds every table finished and writes nothing.
+    let out = lightning(&cfg);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same_as_source(db);
+    (tmp, cfg, data)
+}
+
+fn assert_refused(cfg: &Path, needles: &[&str]) {
+    let out = lightning(cfg);
+    let err = text(&out);
+    assert!(!out.status.success(), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in {err}");
+    }
+}
+
+#[test]
+fn changed_data_dir_is_refused() {
+    let db = "resume_mismatch_dir";
+    let (tmp, cfg, data) = finished_with_checkpoint(db);
+    let moved = tmp.path().join("data2");
+    std::fs::rename(&data, &moved).unwrap();
+    let c = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("{:?}", data.display().to_string()),
+        &format!("{:?}", moved.display().to_string()),
+    );
+    std::fs::write(&cfg, c).unwrap();
+    assert_refused(
+        &cfg,
+        &["mydumper.data-source-dir", "different from checkpoint"],
+    );
+    sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
+}
+
+#[test]
+fn changed_table_schema_is_refused() {
+    let db = "resume_mismatch_schema";
+    let (_tmp, cfg, data) = finished_with_checkpoint(db);
+    std::fs::write(
+        data.join(format!("{db}.nopk-schema.sql")),
+        "CREATE TABLE `nopk` (a BIGINT NOT NULL, v VARCHAR(64) NOT NULL);\n",
+    )
+    .unwrap();
+    assert_refused(
+        &cfg,
+        &[
+            &format!("`{db}`.`nopk`"),
+            "its schema changed",
+            "tidb-lightning-ctl --checkpoint-remove",
+        ],
+    );
+    sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
+}
+
+#[test]
+fn changed_data_file_is_refused() {
+    let db = "resume_mismatch_file";
+    let (_tmp, cfg, data) = finished_with_checkpoint(db);
+    let f = data.join(format!("{db}.pk.000000001.sql"));
+    let mut t = std::fs::read_to_string(&f).unwrap();
+    t.push_str("INSERT INTO `pk` VALUES (999999,'added later');\n");
+    std::fs::write(&f, t).unwrap();
+    assert_refused(
+        &cfg,
+        &[
+            &format!("`{db}`.`pk`"),
+            "its data files changed",
+            "tidb-lightning-ctl --checkpoint-remove",
+        ],
+    );
+    sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
+}
+
+#[test]
+fn sigterm_stops_with_a_resume_hint_and_the_rerun_finishes() {
+    let db = "resume_sigterm";
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dump(&data, db, 3, 10, 100);
+    let cfg = write_config(tmp.path(), &data, &Driver::File, db, "");
+    let child = Command::new(LIGHTNING)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until rows arrive, then ask it to stop.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let n = server()
+            .query(&format!("SELECT COUNT(*) FROM `{db}`.`pk`"))
+            .unwrap_or_default();
+        if n.trim().parse::<u64>().unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        assert!(
+            err.contains("run the same command again to resume"),
+            "{err}"
+        );
+    }
+    let out = lightning(&cfg);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same_as_source(db);
+    sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
+}
