@@ -396,6 +396,7 @@ async fn import_chunk(
                 Some(guard)
             };
             let report = writer.write(unit).await?;
+            crash_point_after_commit();
             st.pos = batch_end;
             st.inflight_end = batch_end;
             st.row_id += n;
@@ -425,4 +426,23 @@ async fn import_chunk(
     st.inflight_end = end;
     ctx.cp.save_chunk(&job.name, &key, &st).await?;
     Ok((rows, read))
+}
+
+/// Test hook for the crash tests: with `TIDB_LIGHTNING_TEST_ABORT_AFTER_COMMITS=n` in the
+/// environment, the process aborts right after the n-th batch it committed and before
+/// that batch's position is recorded: the window a resume must replay exactly once.
+fn crash_point_after_commit() {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var("TIDB_LIGHTNING_TEST_ABORT_AFTER_COMMITS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(n) = *limit {
+        if COMMITS.fetch_add(1, Ordering::SeqCst) + 1 >= n {
+            eprintln!("tidb-lightning: test crash point after {n} commits");
+            std::process::abort();
+        }
+    }
 }
