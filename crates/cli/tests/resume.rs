@@ -194,6 +194,9 @@ fn run_with_kills(config: &Path, seed: u64, kills: usize, max_ms: u64) -> usize 
         match exited {
             Some(st) => {
                 let out = child.wait_with_output().unwrap();
+                if finished_before_kill(&out) {
+                    return landed;
+                }
                 assert!(
                     st.success(),
                     "seed {seed} round {round}: run failed: {}",
@@ -210,11 +213,20 @@ fn run_with_kills(config: &Path, seed: u64, kills: usize, max_ms: u64) -> usize 
     }
     let out = lightning(config);
     assert!(
-        out.status.success(),
+        out.status.success() || finished_before_kill(&out),
         "seed {seed}: final run: {}",
         text(&out)
     );
     landed
+}
+
+/// A kill that lands after a finished run removed its checkpoints (keep-after-success =
+/// "remove") but before it exited leaves no checkpoint and full tables: the rerun then
+/// refuses to import into non-empty tables, as upstream does. The caller compares the
+/// tables with the source, which is what matters.
+fn finished_before_kill(out: &Output) -> bool {
+    !out.status.success()
+        && String::from_utf8_lossy(&out.stderr).contains("target tables are not empty")
 }
 
 /// One crash test: `seeds.len()` dumps, each imported under kills.

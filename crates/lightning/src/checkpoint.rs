@@ -1,13 +1,16 @@
 //! The controller's side of checkpoints (logical `tidb` backend): which tables and chunks
 //! a run still has to do, and recording progress as it is made.
 //!
-//! Exactly-once on resume. The tidb backend commits a batch, then this module records the
-//! chunk's new position, synchronously, before the chunk's next batch is sent: so at any
-//! crash at most the one batch committed just before it lies past a chunk's saved position.
-//! On resume that window is sent again, and must not duplicate rows:
-//! * tables with a primary or unique key: a resumed chunk (saved position past its start)
-//!   is written with `REPLACE` when the configured strategy is `error`; the replayed rows are
-//!   identical to the committed ones, so replacing them leaves the table as if written once.
+//! Exactly-once on resume. The tidb backend commits a batch, then the chunk's new position
+//! is recorded; rows committed after the last recorded position are sent again on resume
+//! (a resumed chunk is re-parsed from its start and rows ending at or before the saved
+//! position are skipped, so SQL and CSV chunks restart on a statement/record boundary).
+//! The replayed window must not duplicate rows:
+//! * tables with a primary or unique key: every chunk of a table an earlier run started is
+//!   written with `REPLACE` when the configured strategy is `error` (`ignore` and `replace`
+//!   are idempotent already); the replayed rows are identical to the committed ones, so
+//!   replacing them leaves the table as if written once. Their position is recorded at
+//!   most once a second per chunk, and when the chunk ends, fails or is stopped.
 //! * tables without any unique key: `REPLACE` cannot help, so their batches go through a
 //!   per-table lock that spans "record the batch as in flight (start, end, rows) → send it
 //!   → record it done"; at most one batch per such table is ever in flight. On resume, a

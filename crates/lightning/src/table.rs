@@ -25,6 +25,10 @@ use tokio::task::JoinSet;
 /// `logical-import-batch-size`, the memory of a chunk in flight is a few batches.
 const CHANNEL_UNITS: usize = 4;
 
+/// How often a chunk of a table with a primary or unique key records its position (a
+/// key-less table records it around every batch, see `checkpoint`).
+const KEYED_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What every table import shares.
 pub(crate) struct Ctx {
     pub cfg: Arc<lightning_config::Config>,
@@ -376,7 +380,9 @@ async fn import_chunk(
         };
         read_chunk(job, &mut encoder, &tx)
     });
+    let mut dirty = false;
     let written = async {
+        let mut saved_at = Instant::now();
         let mut writer = ctx.target.writer(table).await?;
         let mut rows = 0;
         while let Some(unit) = rx.recv().await {
@@ -402,7 +408,15 @@ async fn import_chunk(
             st.row_id += n;
             st.rows += report.rows;
             st.bytes += report.bytes;
-            ctx.cp.save_chunk(&job.name, &key, &st).await?;
+            if job.keyed && saved_at.elapsed() < KEYED_SAVE_INTERVAL {
+                // A keyed table replays whatever lies past its saved position with
+                // REPLACE, so its position need not be saved after every batch.
+                dirty = true;
+            } else {
+                ctx.cp.save_chunk(&job.name, &key, &st).await?;
+                saved_at = Instant::now();
+                dirty = false;
+            }
             drop(_serial);
             rows += report.rows;
             ctx.counters
@@ -416,6 +430,12 @@ async fn import_chunk(
     .await;
     // Closing the channel makes a reader still sending stop with `Cancelled`.
     drop(rx);
+    if written.is_err() && dirty {
+        // Stopped or failed: keep the progress made (the table may resume later).
+        if let Err(e) = ctx.cp.save_chunk(&job.name, &key, &st).await {
+            tracing::warn!(table = %job.name, chunk = %key, error = %e, "could not save the chunk position");
+        }
+    }
     let read = producer
         .await
         .map_err(|e| LightningError::Internal(e.to_string()))?;
