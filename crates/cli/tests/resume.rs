@@ -39,6 +39,20 @@ const TABLES: [(&str, &str, bool); 3] = [
 /// statements of `rows` rows each. Also builds the same data in `{db}_src` on the server,
 /// to compare checksums with.
 fn make_dump(dir: &Path, db: &str, files: usize, stmts: usize, rows: usize) {
+    make_dump_as(dir, db, files, stmts, rows, Kind::Sql)
+}
+
+/// How data files are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Sql,
+    /// CSV with a header line (`stmts` is ignored: one record per row).
+    Csv,
+    /// SQL, gzip-compressed.
+    SqlGz,
+}
+
+fn make_dump_as(dir: &Path, db: &str, files: usize, stmts: usize, rows: usize, kind: Kind) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join(format!("{db}-schema-create.sql")),
@@ -56,6 +70,11 @@ fn make_dump(dir: &Path, db: &str, files: usize, stmts: usize, rows: usize) {
         let mut n = 0;
         for f in 0..files {
             let mut text = String::new();
+            let mut csv = match t {
+                "uk" => "a,b,v\n".to_string(),
+                "pk" => "id,v\n".to_string(),
+                _ => "a,v\n".to_string(),
+            };
             for _ in 0..stmts {
                 text.push_str(&format!("INSERT INTO `{t}` VALUES\n"));
                 for r in 0..rows {
@@ -65,12 +84,28 @@ fn make_dump(dir: &Path, db: &str, files: usize, stmts: usize, rows: usize) {
                         "uk" => format!("({},{},{v})", n % 97, n),
                         _ => format!("({n},{v})"),
                     };
+                    let quoted = format!("\"row {n} of {t}, with some text\"");
+                    csv.push_str(&match t {
+                        "uk" => format!("{},{},{quoted}\n", n % 97, n),
+                        _ => format!("{n},{quoted}\n"),
+                    });
                     text.push_str(&tuple);
                     text.push_str(if r + 1 == rows { ";\n" } else { ",\n" });
                 }
             }
             src.push_str(&text);
-            std::fs::write(dir.join(format!("{db}.{t}.{f:09}.sql")), text).unwrap();
+            let name = |ext: &str| dir.join(format!("{db}.{t}.{f:09}.{ext}"));
+            match kind {
+                Kind::Sql => std::fs::write(name("sql"), text).unwrap(),
+                Kind::Csv => std::fs::write(name("csv"), csv).unwrap(),
+                Kind::SqlGz => {
+                    use std::io::Write;
+                    let file = std::fs::File::create(name("sql.gz")).unwrap();
+                    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+                    gz.write_all(text.as_bytes()).unwrap();
+                    gz.finish().unwrap();
+                }
+            }
         }
     }
     sql(&src);
@@ -231,12 +266,16 @@ fn finished_before_kill(out: &Output) -> bool {
 
 /// One crash test: `seeds.len()` dumps, each imported under kills.
 fn crash_suite(driver: Driver, prefix: &str, seeds: &[u64]) {
+    crash_suite_as(driver, prefix, seeds, Kind::Sql)
+}
+
+fn crash_suite_as(driver: Driver, prefix: &str, seeds: &[u64], kind: Kind) {
     let mut total = 0;
     for &seed in seeds {
         let tmp = tempfile::tempdir().unwrap();
         let db = format!("{prefix}_{seed}");
         let data = tmp.path().join("data");
-        make_dump(&data, &db, 3, 10, 100);
+        make_dump_as(&data, &db, 3, 10, 100, kind);
         if let Driver::Mysql = driver {
             sql(&format!("DROP DATABASE IF EXISTS `{db}_cp`"));
         }
@@ -255,6 +294,16 @@ fn crash_suite(driver: Driver, prefix: &str, seeds: &[u64]) {
 #[test]
 fn crash_and_resume_file_driver() {
     crash_suite(Driver::File, "resume_file", &[11, 23, 37, 41]);
+}
+
+#[test]
+fn crash_and_resume_csv_with_header() {
+    crash_suite_as(Driver::File, "resume_csv", &[7, 19], Kind::Csv);
+}
+
+#[test]
+fn crash_and_resume_gzip_sql() {
+    crash_suite_as(Driver::Mysql, "resume_gz", &[3, 31], Kind::SqlGz);
 }
 
 #[test]
