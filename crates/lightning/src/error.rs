@@ -45,6 +45,9 @@ pub enum LightningError {
         /// The `db`.`table` names.
         tables: Vec<String>,
     },
+    /// Reading or writing checkpoints failed, or a checkpoint cannot be resumed.
+    #[error(transparent)]
+    Checkpoint(#[from] lightning_checkpoint::CheckpointError),
     /// The configuration asks for something this build cannot do yet.
     #[error("{0}")]
     Unsupported(String),

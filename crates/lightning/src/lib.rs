@@ -10,6 +10,8 @@
 //! refuses are counted against `max-error`; views are created last; a summary per table
 //! comes back to the binary.
 
+mod checkpoint;
+mod ctl;
 mod ddl;
 mod error;
 mod limits;
@@ -20,6 +22,7 @@ mod schema;
 mod table;
 mod task;
 
+pub use ctl::{checkpoint_command, CheckpointCommand};
 pub use error::LightningError;
 pub use limits::StopFlag;
 pub use task::{run, run_with_stop, ImportSummary, TableSummary};

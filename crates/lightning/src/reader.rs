@@ -27,6 +27,10 @@ pub(crate) struct ChunkRead<'a> {
     pub stop: &'a StopFlag,
     /// `[mydumper] data-character-set`: the charset of text a file does not declare.
     pub data_charset: &'a str,
+    /// Rows ending at or before this offset were imported by an earlier run: parse them
+    /// (a resumed chunk is re-read from its start, a statement or record boundary) but do
+    /// not encode them.
+    pub skip_through: u64,
 }
 
 /// Reads, parses and encodes the chunk, sending each unit to `tx`. Returns the number of
@@ -128,6 +132,12 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         start += consumed;
         if drop_header {
             batch.columns = None;
+        }
+        if job.skip_through > chunk.offset {
+            batch.skip_rows_through(job.skip_through);
+            if batch.is_empty() {
+                batch.clear();
+            }
         }
         if !batch.is_empty() {
             encoder.encode(&batch, &mut units)?;

@@ -1,12 +1,20 @@
 //! Importing one table: its chunks in parallel, each a reader thread feeding a writer.
 
+use crate::checkpoint::{self, Checkpoints, ChunkState};
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::Counters;
 use crate::reader::{read_chunk, ChunkRead, Format};
 use crate::LightningError;
-use lightning_backend::tidb::{SqlBatch, SqlEncoder, SqlEncoderOptions, TargetTable, TidbTarget};
+use lightning_backend::tidb::{
+    OnDuplicate, SqlBatch, SqlEncoder, SqlEncoderOptions, TargetTable, TidbTarget,
+};
 use lightning_backend::{RejectedRow, RowWriter};
+use lightning_checkpoint::{
+    unique_table_name, CheckpointStatus, CheckpointUpdate, Checksum, ChunkCheckpoint, ChunkKey,
+    ChunkPosition, EngineCheckpoint, FileMeta, TableCheckpoint,
+};
 use lightning_source::{Chunk, DataFormat, TableSource};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -16,6 +24,10 @@ use tokio::task::JoinSet;
 /// Encoded statements buffered between a chunk's reader and its writer: with batches of
 /// `logical-import-batch-size`, the memory of a chunk in flight is a few batches.
 const CHANNEL_UNITS: usize = 4;
+
+/// How often a chunk of a table with a primary or unique key records its position (a
+/// key-less table records it around every batch, see `checkpoint`).
+const KEYED_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What every table import shares.
 pub(crate) struct Ctx {
@@ -30,6 +42,7 @@ pub(crate) struct Ctx {
     pub csv: Format,
     pub max_errors: u64,
     pub refused: Mutex<Refused>,
+    pub cp: Checkpoints,
 }
 
 /// Rows the target refused so far.
@@ -72,21 +85,193 @@ pub(crate) struct TableDone {
     pub rows: u64,
     pub bytes: u64,
     pub seconds: f64,
+    /// The checkpoint says the table was finished by an earlier run.
+    pub skipped: bool,
 }
 
-/// Imports every chunk of `src` into `table`.
+/// What every chunk of one table shares.
+struct TableJob {
+    table: Arc<TargetTable>,
+    /// Unique name, as checkpoints know the table.
+    name: String,
+    /// With a primary or unique key (see `checkpoint`: how a replayed window is handled).
+    keyed: bool,
+    /// An earlier run of this task started the table: any chunk may have committed a batch
+    /// its checkpoint does not show yet.
+    resumed: bool,
+    /// For a table without unique key: held across "record in flight, send, record done".
+    serial: tokio::sync::Mutex<()>,
+}
+
+/// Imports every chunk of `src` into `table`, resuming from its checkpoint. A failure other
+/// than a stop is recorded in the checkpoint, so the next run refuses the table until
+/// `tidb-lightning-ctl` clears it.
 pub(crate) async fn import_table(
     ctx: Arc<Ctx>,
     src: TableSource,
     table: Arc<TargetTable>,
 ) -> Result<TableDone, LightningError> {
+    let name = unique_table_name(&table.db, &table.name);
+    let cp = ctx.cp.store.get(&name).await?;
+    if cp.status >= checkpoint::FINISHED {
+        tracing::info!(table = %name, "table finished by an earlier run; skipped");
+        return Ok(TableDone {
+            rows: 0,
+            bytes: 0,
+            seconds: 0.0,
+            skipped: true,
+        });
+    }
+    let res = import_table_inner(ctx.clone(), src, table, &name, cp).await;
+    match &res {
+        Ok(_) => ctx.cp.save_status(&name, checkpoint::FINISHED).await?,
+        Err(LightningError::Cancelled) => {}
+        Err(e) => {
+            tracing::error!(table = %name, error = %e, "table failed; recording it in the checkpoint");
+            if let Err(e2) = ctx
+                .cp
+                .save_status(&name, CheckpointStatus::LOADED.into_failed())
+                .await
+            {
+                tracing::error!(table = %name, error = %e2, "could not record the failure");
+            }
+        }
+    }
+    res
+}
+
+async fn import_table_inner(
+    ctx: Arc<Ctx>,
+    src: TableSource,
+    table: Arc<TargetTable>,
+    name: &str,
+    cp: TableCheckpoint,
+) -> Result<TableDone, LightningError> {
     let started = Instant::now();
     let columns = table.columns.iter().filter(|c| !c.generated).count();
     let chunks = lightning_source::make_chunks_for_columns(&src, &ctx.cfg, columns)?;
-    tracing::info!(table = %table.qualified_name(), chunks = chunks.len(), bytes = src.total_size, "importing table");
+    let keyed = checkpoint::has_unique_key(&ctx.target, &table).await?;
+    let key_of = |c: &Chunk| ChunkKey {
+        path: c.file.rel.clone(),
+        offset: c.offset as i64,
+    };
+    let mut states: BTreeMap<ChunkKey, ChunkState> = BTreeMap::new();
+    match cp.engines.get(&checkpoint::ENGINE) {
+        None => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let mut engine = EngineCheckpoint {
+                status: CheckpointStatus::LOADED,
+                chunks: Vec::new(),
+            };
+            for c in &chunks {
+                let st = ChunkState {
+                    pos: c.offset,
+                    inflight_end: c.offset,
+                    row_id: c.row_id_base,
+                    rows: 0,
+                    bytes: 0,
+                };
+                engine.chunks.push(ChunkCheckpoint {
+                    key: key_of(c),
+                    file: FileMeta {
+                        file_type: if c.file.format == DataFormat::Csv {
+                            4
+                        } else {
+                            3
+                        },
+                        compression: i32::from(
+                            c.file.compression != lightning_source::Compression::None,
+                        ),
+                        sort_key: c.file.key.clone(),
+                        file_size: checkpoint::to_i64(c.file.size),
+                    },
+                    column_permutation: Vec::new(),
+                    chunk: ChunkPosition {
+                        offset: checkpoint::to_i64(c.offset),
+                        real_offset: checkpoint::to_i64(c.offset),
+                        end_offset: checkpoint::to_i64(c.end),
+                        prev_rowid_max: checkpoint::to_i64(c.row_id_base),
+                        rowid_max: checkpoint::to_i64(c.row_id_max),
+                    },
+                    checksum: Default::default(),
+                    timestamp: now,
+                });
+                states.insert(key_of(c), st);
+            }
+            engine.chunks.sort_by(|a, b| a.key.cmp(&b.key));
+            if !keyed && ctx.cp.enabled {
+                // Rows the table held before (merging imports): settling a batch in flight
+                // after a crash counts rows on top of these.
+                let before = checkpoint::count_rows(&ctx.target, &table).await?;
+                ctx.cp
+                    .save(
+                        name,
+                        CheckpointUpdate::TableChecksum(Checksum {
+                            crc: 0,
+                            kvs: before,
+                            bytes: 0,
+                        }),
+                    )
+                    .await?;
+            }
+            ctx.cp
+                .store
+                .insert_engines(name, &BTreeMap::from([(checkpoint::ENGINE, engine)]))
+                .await?;
+        }
+        Some(engine) => {
+            for c in &engine.chunks {
+                let pos = checkpoint::from_i64(c.chunk.offset);
+                states.insert(
+                    c.key.clone(),
+                    ChunkState {
+                        pos,
+                        inflight_end: checkpoint::from_i64(c.chunk.real_offset).max(pos),
+                        row_id: checkpoint::from_i64(c.chunk.prev_rowid_max),
+                        rows: c.checksum.kvs,
+                        bytes: c.checksum.bytes,
+                    },
+                );
+            }
+            for c in &chunks {
+                if !states.contains_key(&key_of(c)) {
+                    return Err(LightningError::Unsupported(format!(
+                        "checkpoint of table {name} has no chunk {}: the chunk layout changed (region size or files); run `tidb-lightning-ctl --checkpoint-error-destroy='{name}'` or `--checkpoint-remove='{name}'` (and drop the table) to import it from scratch",
+                        key_of(c)
+                    )));
+                }
+            }
+            if !keyed {
+                let before = cp.checksum.kvs;
+                settle_inflight(
+                    &ctx,
+                    &table,
+                    name,
+                    before,
+                    &mut states,
+                    engine.chunks.iter(),
+                )
+                .await?;
+            }
+        }
+    }
+    tracing::info!(table = %name, chunks = chunks.len(), bytes = src.total_size, keyed, "importing table");
+    let job = Arc::new(TableJob {
+        table,
+        name: name.to_string(),
+        keyed,
+        resumed: cp.engines.contains_key(&checkpoint::ENGINE),
+        serial: tokio::sync::Mutex::new(()),
+    });
     let mut set = JoinSet::new();
     for chunk in chunks {
-        set.spawn(import_chunk(ctx.clone(), table.clone(), chunk));
+        let st = states[&key_of(&chunk)];
+        if st.pos >= chunk.end {
+            continue;
+        }
+        set.spawn(import_chunk(ctx.clone(), job.clone(), chunk, st));
     }
     let (mut rows, mut bytes) = (0, 0);
     let first_err = join_all(&mut set, &ctx.stop, |(r, b)| {
@@ -100,16 +285,57 @@ pub(crate) async fn import_table(
             rows,
             bytes,
             seconds: started.elapsed().as_secs_f64(),
+            skipped: false,
         }),
     }
 }
 
-/// One chunk: a blocking reader thread encodes, this task writes. Returns rows written
-/// and source bytes read.
+/// For a table without unique key, decides whether the one batch recorded as in flight
+/// committed: the table holds the rows of every recorded batch, plus those of the in-flight
+/// one if it committed (nothing else writes the table while it is imported).
+async fn settle_inflight<'a>(
+    ctx: &Ctx,
+    table: &TargetTable,
+    name: &str,
+    before: u64,
+    states: &mut BTreeMap<ChunkKey, ChunkState>,
+    stored: impl Iterator<Item = &'a ChunkCheckpoint>,
+) -> Result<(), LightningError> {
+    let recorded: u64 = before + states.values().map(|s| s.rows).sum::<u64>();
+    let inflight: Vec<(ChunkKey, u64)> = stored
+        .filter(|c| c.chunk.real_offset > c.chunk.offset)
+        .map(|c| (c.key.clone(), c.checksum.crc))
+        .collect();
+    let actual = checkpoint::count_rows(&ctx.target, table).await?;
+    match inflight.as_slice() {
+        [] if actual == recorded => Ok(()),
+        [(key, n)] if actual == recorded || actual == recorded + n => {
+            let st = states.get_mut(key).ok_or_else(|| LightningError::Internal("in-flight chunk".into()))?;
+            if actual == recorded + n {
+                tracing::info!(table = %name, chunk = %key, rows = n, "the batch in flight at the crash was committed");
+                st.pos = st.inflight_end;
+                st.rows += n;
+            } else {
+                tracing::info!(table = %name, chunk = %key, "the batch in flight at the crash was not committed");
+                st.inflight_end = st.pos;
+            }
+            ctx.cp.save_chunk(name, key, st).await
+        }
+        _ => Err(LightningError::Unsupported(format!(
+            "table {name} has {actual} rows but its checkpoint accounts for {recorded} (and {} in flight); it was changed outside this import. Run `tidb-lightning-ctl --checkpoint-error-destroy='{name}'` or `--checkpoint-remove='{name}'` (and drop the table) to import it from scratch",
+            inflight.iter().map(|i| i.1).sum::<u64>()
+        ))),
+    }
+}
+
+/// One chunk: a blocking reader thread encodes, this task writes and records progress
+/// after every batch (see `checkpoint` for why this is exactly-once). Returns rows
+/// written and source bytes read.
 async fn import_chunk(
     ctx: Arc<Ctx>,
-    table: Arc<TargetTable>,
+    job: Arc<TableJob>,
     chunk: Chunk,
+    mut st: ChunkState,
 ) -> Result<(u64, u64), LightningError> {
     let _permit = ctx
         .region
@@ -119,14 +345,25 @@ async fn import_chunk(
     if ctx.stop.is_stopped() {
         return Err(LightningError::Cancelled);
     }
+    let table = job.table.clone();
+    let key = ChunkKey {
+        path: chunk.file.rel.clone(),
+        offset: chunk.offset as i64,
+    };
+    let mut opts = ctx.encoder.clone();
+    if job.resumed && job.keyed && opts.on_duplicate == OnDuplicate::Error {
+        // The rows just past the saved position may be in the table already (committed,
+        // then killed before the position was saved): write them again with REPLACE.
+        opts.on_duplicate = OnDuplicate::Replace;
+    }
+    if st.pos > chunk.offset {
+        tracing::info!(table = %job.name, chunk = %key, pos = st.pos, "resuming chunk");
+    }
     let (tx, mut rx) = mpsc::channel::<SqlBatch>(CHANNEL_UNITS);
-    let mut encoder = SqlEncoder::new(
-        table.clone(),
-        ctx.encoder.clone(),
-        &chunk.file.rel,
-        chunk.offset,
-    );
+    let mut encoder = SqlEncoder::new(table.clone(), opts, &chunk.file.rel, st.pos);
     let reader_ctx = ctx.clone();
+    let skip_through = st.pos;
+    let end = chunk.end;
     let producer = tokio::task::spawn_blocking(move || {
         let format = match chunk.file.format {
             DataFormat::Csv => &reader_ctx.csv,
@@ -139,14 +376,48 @@ async fn import_chunk(
             io: &reader_ctx.io,
             stop: &reader_ctx.stop,
             data_charset: &reader_ctx.cfg.mydumper.data_character_set,
+            skip_through,
         };
         read_chunk(job, &mut encoder, &tx)
     });
+    let mut dirty = false;
     let written = async {
+        let mut saved_at = Instant::now();
         let mut writer = ctx.target.writer(table).await?;
         let mut rows = 0;
         while let Some(unit) = rx.recv().await {
+            let Some(&(_, batch_end)) = unit.rows.last() else {
+                continue;
+            };
+            let n = unit.rows.len() as u64;
+            let _serial = if job.keyed || !ctx.cp.enabled {
+                None
+            } else {
+                let guard = job.serial.lock().await;
+                let mut inflight = st;
+                inflight.inflight_end = batch_end;
+                ctx.cp
+                    .save_chunk_inflight(&job.name, &key, &inflight, n)
+                    .await?;
+                Some(guard)
+            };
             let report = writer.write(unit).await?;
+            crash_point_after_commit();
+            st.pos = batch_end;
+            st.inflight_end = batch_end;
+            st.row_id += n;
+            st.rows += report.rows;
+            st.bytes += report.bytes;
+            if job.keyed && saved_at.elapsed() < KEYED_SAVE_INTERVAL {
+                // A keyed table replays whatever lies past its saved position with
+                // REPLACE, so its position need not be saved after every batch.
+                dirty = true;
+            } else {
+                ctx.cp.save_chunk(&job.name, &key, &st).await?;
+                saved_at = Instant::now();
+                dirty = false;
+            }
+            drop(_serial);
             rows += report.rows;
             ctx.counters
                 .bytes
@@ -159,9 +430,39 @@ async fn import_chunk(
     .await;
     // Closing the channel makes a reader still sending stop with `Cancelled`.
     drop(rx);
+    if written.is_err() && dirty {
+        // Stopped or failed: keep the progress made (the table may resume later).
+        if let Err(e) = ctx.cp.save_chunk(&job.name, &key, &st).await {
+            tracing::warn!(table = %job.name, chunk = %key, error = %e, "could not save the chunk position");
+        }
+    }
     let read = producer
         .await
         .map_err(|e| LightningError::Internal(e.to_string()))?;
     let rows = written?;
-    Ok((rows, read?))
+    let read = read?;
+    // The whole chunk is in: mark it done (compressed chunks end at `u64::MAX`).
+    st.pos = end;
+    st.inflight_end = end;
+    ctx.cp.save_chunk(&job.name, &key, &st).await?;
+    Ok((rows, read))
+}
+
+/// Test hook for the crash tests: with `TIDB_LIGHTNING_TEST_ABORT_AFTER_COMMITS=n` in the
+/// environment, the process aborts right after the n-th batch it committed and before
+/// that batch's position is recorded: the window a resume must replay exactly once.
+fn crash_point_after_commit() {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var("TIDB_LIGHTNING_TEST_ABORT_AFTER_COMMITS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(n) = *limit {
+        if COMMITS.fetch_add(1, Ordering::SeqCst) + 1 >= n {
+            eprintln!("tidb-lightning: test crash point after {n} commits");
+            std::process::abort();
+        }
+    }
 }

@@ -1,11 +1,13 @@
 //! One import task from start to summary.
 
+use crate::checkpoint::Checkpoints;
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::{Counters, Progress};
 use crate::reader::Format;
 use crate::table::{import_table, Ctx};
 use crate::{schema, LightningError};
 use lightning_backend::tidb::{ConnectOptions, OnDuplicate, SqlEncoderOptions, TidbTarget};
+use lightning_checkpoint::{unique_table_name, TaskCheckpoint};
 use lightning_config::{Backend, Config, ConflictStrategy};
 use lightning_parser::CsvOptions;
 use std::fmt;
@@ -115,6 +117,28 @@ pub async fn run_with_stop(
     let dump = tokio::task::spawn_blocking(move || lightning_source::scan(&scan_cfg))
         .await
         .map_err(|e| LightningError::Internal(e.to_string()))??;
+    // Checkpoints: a stored task or table that no longer matches is refused here, before
+    // anything is written; so is a table that failed last time (until the ctl clears it).
+    let store = lightning_checkpoint::open(&cfg).await?;
+    let task_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let task_cp = TaskCheckpoint::from_config(&cfg, task_id, env!("CARGO_PKG_VERSION"));
+    let mut inits = Vec::new();
+    for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
+        inits.push(crate::checkpoint::table_init(table)?);
+    }
+    let stored_task = store
+        .initialize(&task_cp, &inits, cfg.lightning.check_requirements)
+        .await?;
+    let mut started_tables = std::collections::HashSet::new();
+    for init in &inits {
+        let cp = store.get(&init.name).await?;
+        lightning_checkpoint::verify::ensure_resumable(&init.name, &cp)?;
+        if !cp.engines.is_empty() {
+            started_tables.insert(init.name.clone());
+        }
+    }
     let target = TidbTarget::connect(&connect_options(&cfg)).await?;
     tracing::info!(version = %target.version(), "connected to the target");
     let charset = cfg.mydumper.character_set.clone();
@@ -128,7 +152,10 @@ pub async fn run_with_stop(
     let mut not_empty = Vec::new();
     for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
         let target_table = Arc::new(target.load_table(&table.db, &table.name).await?);
+        // A table an earlier run of this task started holds that run's rows.
+        let resumed = started_tables.contains(&unique_table_name(&table.db, &table.name));
         if cfg.lightning.check_requirements
+            && !resumed
             && strategy == OnDuplicate::Error
             && !target.is_empty(&target_table).await?
         {
@@ -176,6 +203,10 @@ pub async fn run_with_stop(
         max_errors: cfg.lightning.max_error.type_,
         refused: Mutex::new(Default::default()),
         cfg: cfg.clone(),
+        cp: Checkpoints {
+            store,
+            enabled: cfg.checkpoint.enable,
+        },
     });
 
     let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));
@@ -190,21 +221,36 @@ pub async fn run_with_stop(
             let name = table.qualified_name();
             let done = import_table(ctx.clone(), src, table).await?;
             ctx.counters.tables_done.fetch_add(1, Ordering::Relaxed);
+            if done.skipped {
+                return Ok(None);
+            }
             tracing::info!(table = %name, rows = done.rows, bytes = done.bytes, seconds = done.seconds, "table imported");
-            Ok(TableSummary { name, rows: done.rows, bytes: done.bytes, seconds: done.seconds })
+            Ok(Some(TableSummary { name, rows: done.rows, bytes: done.bytes, seconds: done.seconds }))
         });
     }
     let mut summary = ImportSummary::default();
-    let first_err = join_all(&mut set, &stop, |t| summary.tables.push(t)).await;
+    let first_err = join_all(&mut set, &stop, |t| summary.tables.extend(t)).await;
     drop(progress);
     summary.refused_rows = ctx.refused.lock().unwrap_or_else(|e| e.into_inner()).count;
     if let Some(e) = first_err {
+        if let Err(ce) = ctx.cp.store.close().await {
+            tracing::error!(error = %ce, "flushing checkpoints");
+        }
         tracing::error!(error = %e, imported_tables = summary.tables.len(), "import failed");
         return Err(e);
     }
     if !cfg.mydumper.no_schema {
         schema::create_views(&target, &dump, &charset).await?;
     }
+    if cfg.checkpoint.enable {
+        lightning_checkpoint::finish(
+            ctx.cp.store.as_ref(),
+            cfg.checkpoint.keep_after_success,
+            stored_task.task_id,
+        )
+        .await?;
+    }
+    ctx.cp.store.close().await?;
     drop(ctx);
     target.close().await?;
     summary.seconds = started.elapsed().as_secs_f64();

@@ -70,6 +70,14 @@ impl RowBatch {
     }
 
     /// Number of complete rows.
+    /// Drops the rows that end at or before `pos` (rows already imported by an earlier run
+    /// that is being resumed); returns how many were dropped.
+    pub fn skip_rows_through(&mut self, pos: u64) -> usize {
+        let n = self.rows.iter().take_while(|r| r.end_offset <= pos).count();
+        self.rows.drain(..n);
+        n
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -244,5 +252,21 @@ mod tests {
         b.clear();
         assert!(b.is_empty());
         assert_eq!(b.data_bytes(), 0);
+    }
+
+    #[test]
+    fn skipping_rows_through_an_offset_keeps_the_later_ones_intact() {
+        let mut b = RowBatch::new();
+        for (v, end) in [(b"1", 10), (b"2", 20), (b"3", 30)] {
+            b.push_field(FieldKind::Number, v);
+            b.finish_row(end);
+        }
+        assert_eq!(b.skip_rows_through(5), 0);
+        assert_eq!(b.skip_rows_through(20), 2);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.row(0).field(0).bytes, b"3");
+        assert_eq!(b.row(0).end_offset(), 30);
+        assert_eq!(b.skip_rows_through(30), 1);
+        assert!(b.is_empty());
     }
 }

@@ -1,11 +1,17 @@
 //! `tidb-lightning-ctl`: maintenance commands for Lightning.
 //!
-//! Upstream's ctl is driven by flags (`--checkpoint-dump`, `--switch-mode`, …) that
-//! later work adds to [`Cli`]; the debugging tools live under the `kv` subcommand:
-//! `kv encode` prints the KV pairs a row becomes, `kv decode` explains raw bytes.
+//! Upstream's ctl is driven by flags; the checkpoint ones are here, taking the same
+//! `--config` as `tidb-lightning` (Go-style `-flag` spellings are accepted too):
+//! `--checkpoint-dump <dir>`, `--checkpoint-error-ignore`, `--checkpoint-error-destroy`
+//! and `--checkpoint-remove`, each with `` `db`.`tbl` `` or `all`. The debugging tools
+//! live under the `kv` subcommand: `kv encode` prints the KV pairs a row becomes,
+//! `kv decode` explains raw bytes.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use lightning::CheckpointCommand;
+use lightning_config::Config;
+use std::path::PathBuf;
 
 #[path = "ctl/kv.rs"]
 mod kv;
@@ -16,6 +22,22 @@ mod kv;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The tidb-lightning config file (its [checkpoint] and [tidb] sections are used).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Dump the checkpoints as CSV files into this folder.
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dump: Option<PathBuf>,
+    /// Clear the failed status of `db`.`tbl` (or all), keeping the progress made.
+    #[arg(long, value_name = "TABLE")]
+    checkpoint_error_ignore: Option<String>,
+    /// Drop the failed table `db`.`tbl` (or all failed ones) on the target and delete its
+    /// checkpoint, so the next run imports it from scratch.
+    #[arg(long, value_name = "TABLE")]
+    checkpoint_error_destroy: Option<String>,
+    /// Delete the checkpoints of `db`.`tbl` (or all); imported data stays.
+    #[arg(long, value_name = "TABLE")]
+    checkpoint_remove: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,7 +48,14 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // Go-style `-flag` / `-flag=v` as upstream's ctl accepts them.
+    let args = std::env::args_os().map(|a| match a.to_str() {
+        Some(s) if s.starts_with('-') && !s.starts_with("--") && s.len() > 2 => {
+            format!("-{s}").into()
+        }
+        _ => a,
+    });
+    let cli = Cli::parse_from(args);
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -37,6 +66,34 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let checkpoint = [
+        cli.checkpoint_dump.clone().map(CheckpointCommand::Dump),
+        cli.checkpoint_error_ignore
+            .clone()
+            .map(CheckpointCommand::ErrorIgnore),
+        cli.checkpoint_error_destroy
+            .clone()
+            .map(CheckpointCommand::ErrorDestroy),
+        cli.checkpoint_remove.clone().map(CheckpointCommand::Remove),
+    ];
+    let mut checkpoint = checkpoint.into_iter().flatten();
+    if let Some(cmd) = checkpoint.next() {
+        anyhow::ensure!(
+            checkpoint.next().is_none() && cli.command.is_none(),
+            "give one command at a time"
+        );
+        let path = cli
+            .config
+            .context("--config is required for checkpoint commands")?;
+        let mut cfg = Config::parse_toml_file(&path)?;
+        cfg.validate()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let out = rt.block_on(lightning::checkpoint_command(&cfg, cmd))?;
+        print!("{out}");
+        return Ok(());
+    }
     match cli.command {
         Some(Command::Kv(cmd)) => {
             let out = kv::run(cmd)?;

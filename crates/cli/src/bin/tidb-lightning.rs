@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let checkpoints = cfg.checkpoint.enable;
     let stop = Arc::new(lightning::StopFlag::default());
     rt.block_on(async move {
         tokio::spawn(watch_signals(stop.clone()));
@@ -52,7 +53,11 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(LightningError::Cancelled) => {
-                eprintln!("tidb-lightning: stopped before the import finished; tables not reported as imported must be imported again");
+                if checkpoints {
+                    eprintln!("tidb-lightning: stopped before the import finished; progress is saved in the checkpoint: run the same command again to resume");
+                } else {
+                    eprintln!("tidb-lightning: stopped before the import finished; checkpoints are disabled, so tables not reported as imported must be imported again");
+                }
                 ExitCode::FAILURE
             }
             Err(e) => {

@@ -344,6 +344,8 @@ async fn encode_chunk(
             io: &ctx.io,
             stop: &ctx.stop,
             data_charset: &ctx.cfg.mydumper.data_character_set,
+            // No checkpoints on this backend yet: every chunk is read whole.
+            skip_through: 0,
         };
         let read = match read_chunk(job, &mut kv, &tx) {
             Ok(n) => n,

@@ -1,0 +1,238 @@
+//! The controller's side of checkpoints (logical `tidb` backend): which tables and chunks
+//! a run still has to do, and recording progress as it is made.
+//!
+//! Exactly-once on resume. The tidb backend commits a batch, then the chunk's new position
+//! is recorded; rows committed after the last recorded position are sent again on resume
+//! (a resumed chunk is re-parsed from its start and rows ending at or before the saved
+//! position are skipped, so SQL and CSV chunks restart on a statement/record boundary).
+//! The replayed window must not duplicate rows:
+//! * tables with a primary or unique key: every chunk of a table an earlier run started is
+//!   written with `REPLACE` when the configured strategy is `error` (`ignore` and `replace`
+//!   are idempotent already); the replayed rows are identical to the committed ones, so
+//!   replacing them leaves the table as if written once. Their position is recorded at
+//!   most once a second per chunk, and when the chunk ends, fails or is stopped.
+//! * tables without any unique key: `REPLACE` cannot help, so their batches go through a
+//!   per-table lock that spans "record the batch as in flight (start, end, rows) → send it
+//!   → record it done"; at most one batch per such table is ever in flight. On resume, a
+//!   chunk saved with a batch in flight is settled by counting the table's rows: the table
+//!   holds exactly the rows of every recorded batch, plus the in-flight one if it committed.
+//!   The in-flight state is kept in the chunk's `real_offset` (the position after the
+//!   batch; `real_offset > offset` means "in flight"), unused by the tidb backend otherwise,
+//!   `checksum.crc` the in-flight batch's row count, and `checksum.kvs` counts the rows the
+//!   target accepted from the chunk so far (the tidb backend computes no KV checksum).
+
+use crate::LightningError;
+use lightning_backend::tidb::{TargetTable, TidbTarget};
+use lightning_checkpoint::{
+    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, ChunkDiff, ChunkKey,
+    FileStamp, TableHash, TableInit,
+};
+use lightning_source::TableSource;
+use mysql_async::prelude::Queryable;
+
+/// The engine id every chunk of a tidb-backend table is recorded under.
+pub(crate) const ENGINE: i32 = 0;
+
+/// A table counts as finished once it reached this status.
+pub(crate) const FINISHED: CheckpointStatus = CheckpointStatus::ALL_WRITTEN;
+
+/// Where a chunk stands, as recorded.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ChunkState {
+    /// Resume position (every row before it is in the target).
+    pub pos: u64,
+    /// Position after the in-flight batch; equal to `pos` when none.
+    pub inflight_end: u64,
+    /// Last row id used.
+    pub row_id: u64,
+    /// Rows the target accepted from this chunk.
+    pub rows: u64,
+    /// Source bytes those rows span.
+    pub bytes: u64,
+}
+
+/// The store plus how to record one chunk's state.
+pub(crate) struct Checkpoints {
+    pub store: Box<dyn CheckpointStore>,
+    /// `[checkpoint] enable`: when off nothing is recorded, and nothing needs serializing.
+    pub enabled: bool,
+}
+
+impl Checkpoints {
+    /// Records one update, now.
+    pub async fn save(&self, table: &str, update: CheckpointUpdate) -> Result<(), LightningError> {
+        let mut d = CheckpointDiffs::new();
+        d.merge(table, &update);
+        self.store.update(&d).await?;
+        Ok(())
+    }
+
+    /// Records a chunk's state, now.
+    pub async fn save_chunk(
+        &self,
+        table: &str,
+        key: &ChunkKey,
+        s: &ChunkState,
+    ) -> Result<(), LightningError> {
+        let diff = chunk_diff(s);
+        self.save(
+            table,
+            CheckpointUpdate::Chunk {
+                engine_id: ENGINE,
+                key: key.clone(),
+                diff,
+            },
+        )
+        .await
+    }
+
+    /// Records a chunk with a batch of `rows` rows in flight (ending at `s.inflight_end`).
+    pub async fn save_chunk_inflight(
+        &self,
+        table: &str,
+        key: &ChunkKey,
+        s: &ChunkState,
+        rows: u64,
+    ) -> Result<(), LightningError> {
+        let mut diff = chunk_diff(s);
+        diff.checksum.crc = rows;
+        self.save(
+            table,
+            CheckpointUpdate::Chunk {
+                engine_id: ENGINE,
+                key: key.clone(),
+                diff,
+            },
+        )
+        .await
+    }
+
+    /// Records a table status.
+    pub async fn save_status(
+        &self,
+        table: &str,
+        status: CheckpointStatus,
+    ) -> Result<(), LightningError> {
+        self.save(
+            table,
+            CheckpointUpdate::Status {
+                engine_id: ENGINE,
+                status,
+            },
+        )
+        .await?;
+        self.save(
+            table,
+            CheckpointUpdate::Status {
+                engine_id: lightning_checkpoint::WHOLE_TABLE_ENGINE_ID,
+                status,
+            },
+        )
+        .await
+    }
+}
+
+fn chunk_diff(s: &ChunkState) -> ChunkDiff {
+    ChunkDiff {
+        pos: to_i64(s.pos),
+        real_pos: to_i64(s.inflight_end),
+        row_id: to_i64(s.row_id),
+        checksum: lightning_checkpoint::Checksum {
+            crc: 0,
+            kvs: s.rows,
+            bytes: s.bytes,
+        },
+        column_permutation: Vec::new(),
+    }
+}
+
+/// Offsets are stored as `i64`; `u64::MAX` (read to the end) becomes `i64::MAX`.
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Back from `i64` (`i64::MAX` means "to the end").
+pub(crate) fn from_i64(v: i64) -> u64 {
+    if v == i64::MAX {
+        u64::MAX
+    } else {
+        v.max(0) as u64
+    }
+}
+
+/// What a table is recorded with: its name, and a fingerprint of its schema file and data
+/// files (path, size, modification time), so a changed source is refused on resume.
+pub(crate) fn table_init(t: &TableSource) -> Result<TableInit, LightningError> {
+    let schema = match &t.schema_file {
+        Some(f) => std::fs::read(&f.path).map_err(|e| LightningError::Io {
+            file: f.rel.clone(),
+            source: e,
+        })?,
+        None => Vec::new(),
+    };
+    let mut stamps = Vec::new();
+    for f in &t.data_files {
+        let meta = std::fs::metadata(&f.path).map_err(|e| LightningError::Io {
+            file: f.rel.clone(),
+            source: e,
+        })?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        stamps.push((f.rel.as_str(), meta.len(), mtime));
+    }
+    let hash = TableHash::of(
+        &schema,
+        stamps
+            .iter()
+            .map(|&(path, size, mtime)| FileStamp { path, size, mtime }),
+    );
+    Ok(TableInit {
+        name: lightning_checkpoint::unique_table_name(&t.db, &t.name),
+        table_id: 0,
+        hash,
+        table_info: String::new(),
+    })
+}
+
+/// True when the table has a primary key or a unique index.
+pub(crate) async fn has_unique_key(
+    target: &TidbTarget,
+    table: &TargetTable,
+) -> Result<bool, LightningError> {
+    let mut conn = target.conn().await?;
+    let n: Option<u64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0",
+            (&table.db, &table.name),
+        )
+        .await
+        .map_err(|e| {
+            LightningError::Internal(format!(
+                "reading the keys of {}: {e}",
+                table.qualified_name()
+            ))
+        })?;
+    Ok(n.unwrap_or(0) > 0)
+}
+
+/// Rows in the table now.
+pub(crate) async fn count_rows(
+    target: &TidbTarget,
+    table: &TargetTable,
+) -> Result<u64, LightningError> {
+    let mut conn = target.conn().await?;
+    let n: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM {}", table.qualified_name()))
+        .await
+        .map_err(|e| {
+            LightningError::Internal(format!(
+                "counting the rows of {}: {e}",
+                table.qualified_name()
+            ))
+        })?;
+    Ok(n.unwrap_or(0))
+}
