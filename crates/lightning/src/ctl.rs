@@ -70,3 +70,38 @@ pub async fn checkpoint_command(
     store.close().await?;
     Ok(out)
 }
+
+/// `--switch-mode import|normal`: switches every TiKV store of `[tidb] pd-addr`'s cluster;
+/// returns what to print. TiKV leaves import mode by itself after a while, as upstream notes.
+pub async fn switch_mode_command(cfg: &Config, mode: &str) -> Result<String, LightningError> {
+    let target = match mode.to_ascii_lowercase().as_str() {
+        "import" => lightning_cluster::SwitchMode::Import,
+        "normal" => lightning_cluster::SwitchMode::Normal,
+        other => {
+            return Err(LightningError::Unsupported(format!(
+                "--switch-mode {other:?}: use \"import\" or \"normal\""
+            )))
+        }
+    };
+    let cluster = lightning_cluster::Cluster::from_config(cfg)
+        .await
+        .map_err(|e| LightningError::Local(format!("connecting to PD: {e}")))?;
+    lightning_cluster::switch_mode(&cluster, target)
+        .await
+        .map_err(|e| LightningError::Local(format!("switching stores to {mode} mode: {e}")))?;
+    Ok(format!(
+        "every TiKV store switched to {} mode\n",
+        target.as_str_name().to_ascii_lowercase()
+    ))
+}
+
+/// `--fetch-mode`: one line per TiKV store, `TiKV host:port: Normal|Import`.
+pub async fn fetch_mode_command(cfg: &Config) -> Result<String, LightningError> {
+    let cluster = lightning_cluster::Cluster::from_config(cfg)
+        .await
+        .map_err(|e| LightningError::Local(format!("connecting to PD: {e}")))?;
+    let modes = lightning_cluster::fetch_mode(&cluster)
+        .await
+        .map_err(|e| LightningError::Local(format!("reading the stores' modes: {e}")))?;
+    Ok(modes.iter().map(|m| format!("{m}\n")).collect())
+}

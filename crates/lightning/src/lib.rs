@@ -22,7 +22,7 @@ mod schema;
 mod table;
 mod task;
 
-pub use ctl::{checkpoint_command, CheckpointCommand};
+pub use ctl::{checkpoint_command, fetch_mode_command, switch_mode_command, CheckpointCommand};
 pub use error::LightningError;
 pub use limits::StopFlag;
 pub use task::{run, run_with_stop, ImportSummary, TableSummary};

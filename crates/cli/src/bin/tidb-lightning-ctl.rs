@@ -3,7 +3,8 @@
 //! Upstream's ctl is driven by flags; the checkpoint ones are here, taking the same
 //! `--config` as `tidb-lightning` (Go-style `-flag` spellings are accepted too):
 //! `--checkpoint-dump <dir>`, `--checkpoint-error-ignore`, `--checkpoint-error-destroy`
-//! and `--checkpoint-remove`, each with `` `db`.`tbl` `` or `all`. The debugging tools
+//! and `--checkpoint-remove`, each with `` `db`.`tbl` `` or `all`; and, against the
+//! cluster of `[tidb] pd-addr`, `--switch-mode import|normal` and `--fetch-mode`. The debugging tools
 //! live under the `kv` subcommand: `kv encode` prints the KV pairs a row becomes,
 //! `kv decode` explains raw bytes.
 
@@ -38,6 +39,12 @@ struct Cli {
     /// Delete the checkpoints of `db`.`tbl` (or all); imported data stays.
     #[arg(long, value_name = "TABLE")]
     checkpoint_remove: Option<String>,
+    /// Switch every TiKV store of `[tidb] pd-addr` to `import` or `normal` mode.
+    #[arg(long, value_name = "MODE")]
+    switch_mode: Option<String>,
+    /// Print every TiKV store's mode.
+    #[arg(long)]
+    fetch_mode: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +83,28 @@ fn run(cli: Cli) -> Result<()> {
             .map(CheckpointCommand::ErrorDestroy),
         cli.checkpoint_remove.clone().map(CheckpointCommand::Remove),
     ];
+    if cli.switch_mode.is_some() || cli.fetch_mode {
+        anyhow::ensure!(
+            cli.switch_mode.is_none() || !cli.fetch_mode,
+            "give one command at a time"
+        );
+        let path = cli
+            .config
+            .context("--config is required for mode commands")?;
+        let mut cfg = Config::parse_toml_file(&path)?;
+        cfg.validate()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let out = rt.block_on(async {
+            match &cli.switch_mode {
+                Some(mode) => lightning::switch_mode_command(&cfg, mode).await,
+                None => lightning::fetch_mode_command(&cfg).await,
+            }
+        })?;
+        print!("{out}");
+        return Ok(());
+    }
     let mut checkpoint = checkpoint.into_iter().flatten();
     if let Some(cmd) = checkpoint.next() {
         anyhow::ensure!(
