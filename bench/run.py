@@ -62,13 +62,17 @@ def main():
                     help="also run lightning with logical-import-load-data = false (INSERT only)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--server-arg", action="append", default=[],
-                    help="extra mariadbd flag, e.g. --server-arg=--innodb-autoinc-lock-mode=2 (repeatable)")
+                    help="extra mariadbd flag (repeatable)")
+    ap.add_argument("--mariadb-autoinc-lock-mode", action="store_true",
+                    help="keep MariaDB's innodb_autoinc_lock_mode = 1 instead of MySQL 8's default 2; "
+                         "lightning then writes AUTO_INCREMENT tables with INSERT, not LOAD DATA")
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "lightning-cli"], cwd=REPO, check=True)
     binary = os.path.join(REPO, "target", "release", "tidb-lightning")
     work = tempfile.mkdtemp(prefix="lightning-bench-")
-    server = MariaDB(buffer_pool="2G", extra_args=args.server_arg)
+    server = MariaDB(buffer_pool="2G", extra_args=(
+        [] if args.mariadb_autoinc_lock_mode else ["--innodb-autoinc-lock-mode=2"]) + args.server_arg)
     print(f"server on 127.0.0.1:{server.port}, work folder {work}", flush=True)
 
     t0 = time.monotonic()
