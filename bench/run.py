@@ -10,7 +10,7 @@ server's CPU seconds, dump MB per server CPU-second, the loader's own CPU second
 RSS; then the medians and the lightning/myloader ratio.
 
     python3 bench/run.py [--rows 4500000] [--types-rows 150000] [--runs 2] [--threads 4]
-                         [--batch-size 96KiB] [--batch-rows 65536] [--keep]
+                         [--batch-size 1MiB] [--batch-rows 65536] [--keep]
 """
 
 import argparse
@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--types-rows", type=int, default=150_000, help="rows of the many-types table")
     ap.add_argument("--runs", type=int, default=2, help="runs per loader (alternating)")
     ap.add_argument("--threads", type=int, default=4, help="myloader -t and lightning region-concurrency")
-    ap.add_argument("--batch-size", default="96KiB", help="[tikv-importer] logical-import-batch-size")
+    ap.add_argument("--batch-size", default="1MiB", help="[tikv-importer] logical-import-batch-size")
     ap.add_argument("--batch-rows", type=int, default=65536, help="[tikv-importer] logical-import-batch-rows")
     ap.add_argument("--only", choices=["lightning", "lightning-insert", "myloader"], help="run one loader only")
     ap.add_argument("--with-insert", action="store_true",
