@@ -8,7 +8,13 @@
 //! (`lightning-backend`), and the encoded units cross a bounded channel to an async
 //! writer, so memory per chunk is a few batches whatever the file size. Rows the target
 //! refuses are counted against `max-error`; views are created last; a summary per table
-//! comes back to the binary.
+//! comes back to the binary. With `[checkpoint]` on, chunk positions and table statuses are
+//! saved as rows commit (`checkpoint`), so a rerun resumes and a failed table is refused
+//! until `tidb-lightning-ctl` clears it (`ctl`).
+//!
+//! With `--backend local` ([`local`](crate)), encoded key-value pairs go to sort engines
+//! (`lightning-engine`) instead, which are split into ranges and ingested into TiKV in
+//! import mode (`lightning-cluster`), then checksummed against the cluster.
 
 mod checkpoint;
 mod ctl;
