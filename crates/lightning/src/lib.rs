@@ -12,7 +12,7 @@
 //! saved as rows commit (`checkpoint`), so a rerun resumes and a failed table is refused
 //! until `tidb-lightning-ctl` clears it (`ctl`).
 //!
-//! With `--backend local` ([`local`](crate)), encoded key-value pairs go to sort engines
+//! With `--backend local` (module `local`), encoded key-value pairs go to sort engines
 //! (`lightning-engine`) instead, which are split into ranges and ingested into TiKV in
 //! import mode (`lightning-cluster`), then checksummed against the cluster.
 
