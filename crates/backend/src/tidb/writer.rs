@@ -80,7 +80,7 @@ impl SqlWriter {
 impl RowWriter for SqlWriter {
     type Encoded = SqlBatch;
 
-    async fn write(&mut self, batch: SqlBatch) -> Result<WriteReport, BackendError> {
+    async fn write(&mut self, mut batch: SqlBatch) -> Result<WriteReport, BackendError> {
         if batch.charset.is_some() && batch.charset != self.charset {
             if let Some(cs) = &batch.charset {
                 // The encoder only lets identifier characters through.
@@ -93,7 +93,11 @@ impl RowWriter for SqlWriter {
             self.charset = batch.charset.clone();
         }
         if let Some(plan) = batch.load.clone() {
-            if self.load(&batch, &plan).await? {
+            // The lines go to the server without a copy; they come back for a replay.
+            let body = bytes::Bytes::from(std::mem::take(&mut batch.sql));
+            let loaded = self.load(&batch, &plan, body.clone()).await?;
+            batch.sql = Vec::from(body);
+            if loaded {
                 return Ok(WriteReport {
                     rows: batch.rows.len() as u64,
                     bytes: batch.source_bytes(),
@@ -131,7 +135,12 @@ impl SqlWriter {
     /// Sends a load batch in a transaction and commits it only when the server loaded every
     /// row without a warning; otherwise rolls it back and returns false, for the caller to
     /// replay it as an `INSERT` (see `load`).
-    async fn load(&mut self, batch: &SqlBatch, plan: &LoadPlan) -> Result<bool, BackendError> {
+    async fn load(
+        &mut self,
+        batch: &SqlBatch,
+        plan: &LoadPlan,
+        body: bytes::Bytes,
+    ) -> Result<bool, BackendError> {
         let table = self.table.clone();
         let ctx = || {
             format!(
@@ -143,7 +152,6 @@ impl SqlWriter {
         self.session_statement("BEGIN")
             .await
             .map_err(|e| BackendError::from_mysql(ctx(), e))?;
-        let body = bytes::Bytes::from(batch.sql.clone());
         self.conn.set_infile_handler(async move {
             let data: InfileData = Box::pin(futures_util::stream::once(async move { Ok(body) }));
             Ok(data)
