@@ -22,6 +22,26 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// Starts reporting against the estimated source bytes of `tables`.
+    pub(crate) fn for_tables<'a>(
+        tables: impl ExactSizeIterator<Item = &'a lightning_source::TableSource>,
+        log_every: Duration,
+    ) -> Result<Self, crate::LightningError> {
+        let count = tables.len();
+        let mut total_bytes = 0;
+        for t in tables {
+            for f in &t.data_files {
+                total_bytes += lightning_source::estimate_real_size(f)?;
+            }
+        }
+        Ok(Self::start(
+            Arc::new(Counters::default()),
+            total_bytes,
+            count,
+            log_every,
+        ))
+    }
+
     /// Starts reporting against `total_bytes` of source data in `tables` tables.
     pub(crate) fn start(
         counters: Arc<Counters>,

@@ -4,6 +4,7 @@
 use crate::limits::{BlockingSemaphore, StopFlag};
 use crate::LightningError;
 use lightning_backend::RowEncoder;
+use lightning_config::Config;
 use lightning_parser::{ChunkParser, CsvOptions, CsvParser, RowBatch, SqlParser};
 use lightning_source::{Chunk, Compression, DataFormat};
 use std::io::{Read, Seek, SeekFrom};
@@ -16,6 +17,36 @@ pub(crate) enum Format {
     Sql { no_backslash_escapes: bool },
     /// CSV with its options; `use_header` false drops header names (header-schema-match off).
     Csv { opts: CsvOptions, use_header: bool },
+}
+
+/// How each kind of data file of one import is parsed.
+#[derive(Clone, Debug)]
+pub(crate) struct Formats {
+    sql: Format,
+    csv: Format,
+}
+
+impl Formats {
+    /// SQL dumps read as the target session's `sql_mode` says; CSV per `[mydumper.csv]`.
+    pub(crate) fn new(cfg: &Config, no_backslash_escapes: bool) -> Result<Self, LightningError> {
+        Ok(Formats {
+            sql: Format::Sql {
+                no_backslash_escapes,
+            },
+            csv: Format::Csv {
+                opts: crate::task::csv_options(cfg)?,
+                use_header: cfg.mydumper.csv.header_schema_match,
+            },
+        })
+    }
+
+    /// The format of `chunk`'s file.
+    pub(crate) fn of(&self, chunk: &Chunk) -> &Format {
+        match chunk.file.format {
+            DataFormat::Csv => &self.csv,
+            _ => &self.sql,
+        }
+    }
 }
 
 /// Everything a reader thread needs.

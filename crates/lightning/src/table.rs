@@ -3,7 +3,7 @@
 use crate::checkpoint::{self, Checkpoints, ChunkState};
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::Counters;
-use crate::reader::{read_chunk, ChunkRead, Format};
+use crate::reader::{read_chunk, ChunkRead, Formats};
 use crate::LightningError;
 use lightning_backend::tidb::{
     OnDuplicate, SqlBatch, SqlEncoder, SqlEncoderOptions, TargetTable, TidbTarget,
@@ -38,8 +38,7 @@ pub(crate) struct Ctx {
     pub stop: Arc<StopFlag>,
     pub counters: Arc<Counters>,
     pub encoder: SqlEncoderOptions,
-    pub sql: Format,
-    pub csv: Format,
+    pub formats: Formats,
     pub max_errors: u64,
     pub refused: Mutex<Refused>,
     pub cp: Checkpoints,
@@ -365,13 +364,9 @@ async fn import_chunk(
     let skip_through = st.pos;
     let end = chunk.end;
     let producer = tokio::task::spawn_blocking(move || {
-        let format = match chunk.file.format {
-            DataFormat::Csv => &reader_ctx.csv,
-            _ => &reader_ctx.sql,
-        };
         let job = ChunkRead {
             chunk: &chunk,
-            format,
+            format: reader_ctx.formats.of(&chunk),
             read_block_size: reader_ctx.cfg.mydumper.read_block_size as usize,
             io: &reader_ctx.io,
             stop: &reader_ctx.stop,

@@ -2,8 +2,8 @@
 
 use crate::checkpoint::Checkpoints;
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
-use crate::progress::{Counters, Progress};
-use crate::reader::Format;
+use crate::progress::Progress;
+use crate::reader::Formats;
 use crate::table::{import_table, Ctx};
 use crate::{schema, LightningError};
 use lightning_backend::tidb::{ConnectOptions, OnDuplicate, SqlEncoderOptions, TidbTarget};
@@ -167,19 +167,7 @@ pub async fn run_with_stop(
         return Err(LightningError::TablesNotEmpty { tables: not_empty });
     }
 
-    let mut total_bytes = 0;
-    for (t, _) in &work {
-        for f in &t.data_files {
-            total_bytes += lightning_source::estimate_real_size(f)?;
-        }
-    }
-    let counters = Arc::new(Counters::default());
-    let progress = Progress::start(
-        counters.clone(),
-        total_bytes,
-        work.len(),
-        cfg.cron.log_progress,
-    );
+    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
     let ctx = Arc::new(Ctx {
         target: target.clone(),
         region: Semaphore::new(cfg.lightning.region_concurrency.max(1)),
@@ -193,13 +181,7 @@ pub async fn run_with_stop(
             no_backslash_escapes: target.no_backslash_escapes(),
             load_data: cfg.tikv_importer.logical_import_load_data && target.accepts_local_infile(),
         },
-        sql: Format::Sql {
-            no_backslash_escapes: target.no_backslash_escapes(),
-        },
-        csv: Format::Csv {
-            opts: csv_options(&cfg)?,
-            use_header: cfg.mydumper.csv.header_schema_match,
-        },
+        formats: Formats::new(&cfg, target.no_backslash_escapes())?,
         max_errors: cfg.lightning.max_error.type_,
         refused: Mutex::new(Default::default()),
         cfg: cfg.clone(),

@@ -20,8 +20,8 @@ mod post;
 
 use crate::limits::{join_all, BlockingSemaphore, StopFlag};
 use crate::progress::{Counters, Progress};
-use crate::reader::{read_chunk, ChunkRead, Format};
-use crate::task::{connect_options, csv_options, ImportSummary, TableSummary};
+use crate::reader::{read_chunk, ChunkRead, Formats};
+use crate::task::{connect_options, ImportSummary, TableSummary};
 use crate::{schema, LightningError};
 use encode::KvEncoder;
 use lightning_backend::tidb::TidbTarget;
@@ -31,7 +31,7 @@ use lightning_encode::{EncodeOptions, Encoder, KvChecksum, MaxIds, SqlMode, Tabl
 use lightning_engine::{
     engine_uuid, ClosedEngine, Engine, EngineManager, EngineOptions, INDEX_ENGINE_ID,
 };
-use lightning_source::{Chunk, DataFormat, TableSource};
+use lightning_source::{Chunk, TableSource};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,8 +51,7 @@ struct Ctx {
     region: Semaphore,
     io: BlockingSemaphore,
     stop: Arc<StopFlag>,
-    sql: Format,
-    csv: Format,
+    formats: Formats,
     encode: EncodeOptions,
     counters: Arc<Counters>,
 }
@@ -118,19 +117,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     encode.timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let mut total_bytes = 0;
-    for (t, _) in &work {
-        for f in &t.data_files {
-            total_bytes += lightning_source::estimate_real_size(f)?;
-        }
-    }
-    let counters = Arc::new(Counters::default());
-    let progress = Progress::start(
-        counters.clone(),
-        total_bytes,
-        work.len(),
-        cfg.cron.log_progress,
-    );
+    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
     let ctx = Arc::new(Ctx {
         counters: progress.counters().clone(),
         target: target.clone(),
@@ -139,13 +126,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         region: Semaphore::new(cfg.lightning.region_concurrency.max(1)),
         io: BlockingSemaphore::new(cfg.lightning.io_concurrency),
         stop: stop.clone(),
-        sql: Format::Sql {
-            no_backslash_escapes: target.no_backslash_escapes(),
-        },
-        csv: Format::Csv {
-            opts: csv_options(&cfg)?,
-            use_header: cfg.mydumper.csv.header_schema_match,
-        },
+        formats: Formats::new(&cfg, target.no_backslash_escapes())?,
         encode,
         cfg: cfg.clone(),
     });
@@ -333,13 +314,9 @@ async fn encode_chunk(
         );
         // Nothing is sent: the encoder writes the engines itself.
         let (tx, _rx) = tokio::sync::mpsc::channel::<()>(1);
-        let format = match chunk.file.format {
-            DataFormat::Csv => &ctx.csv,
-            _ => &ctx.sql,
-        };
         let job = ChunkRead {
             chunk: &chunk,
-            format,
+            format: ctx.formats.of(&chunk),
             read_block_size: ctx.cfg.mydumper.read_block_size as usize,
             io: &ctx.io,
             stop: &ctx.stop,
