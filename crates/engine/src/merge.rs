@@ -66,7 +66,12 @@ pub(crate) fn merge_into(
         let c = &cursors[top];
         match next {
             Some(n) if cursors[n].key() == c.key() => {
-                res.loser(c.key(), c.value(), c.seq(), cursors[n].value())?;
+                res.loser(
+                    c.key(),
+                    c.value(),
+                    c.seq(),
+                    (cursors[n].value(), cursors[n].seq()),
+                )?;
                 if res.should_stop() {
                     return Ok(());
                 }
@@ -98,7 +103,8 @@ pub(crate) fn write_buffer(
         buf.prefetch(i + 8);
         let (k, v, seq) = buf.get(i);
         if i + 1 < n && buf.same_key(i, i + 1) {
-            res.loser(k, v, seq, buf.get(i + 1).1)?;
+            let (_, winner, winner_seq) = buf.get(i + 1);
+            res.loser(k, v, seq, (winner, winner_seq))?;
             if res.should_stop() {
                 return Ok(());
             }

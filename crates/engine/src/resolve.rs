@@ -1,7 +1,9 @@
 //! Duplicate resolution, applied wherever sorted data is written (a writer's spill, a
 //! compaction, the final merge): among pairs with the same key the one with the highest
 //! (sequence, write order) is kept; each other one is a *loser*, handled per
-//! [`DuplicateMode`].
+//! [`DuplicateMode`]. A pair written again under the same sequence is the same source row
+//! written twice (a resumed chunk replays the rows after its last checkpoint, which may
+//! already be in the engine): the later copy wins and it is no conflict.
 
 use crate::error::{DuplicatePair, EngineError, Result};
 use crate::files::{Files, Kind};
@@ -30,8 +32,19 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Handles a dropped pair; `beaten_by` is the value of the pair that displaced it.
-    pub fn loser(&mut self, key: &[u8], value: &[u8], seq: u64, beaten_by: &[u8]) -> Result<()> {
+    /// Handles a dropped pair; `beaten_by` is the value and sequence of the pair that
+    /// displaced it.
+    pub fn loser(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        seq: u64,
+        beaten_by: (&[u8], u64),
+    ) -> Result<()> {
+        let (beaten_by, winner_seq) = beaten_by;
+        if winner_seq == seq {
+            return Ok(());
+        }
         match self.mode {
             DuplicateMode::None => Ok(()),
             DuplicateMode::Error => {
