@@ -24,11 +24,105 @@
 use crate::LightningError;
 use lightning_backend::tidb::{TargetTable, TidbTarget};
 use lightning_checkpoint::{
-    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, ChunkDiff, ChunkKey,
-    FileStamp, TableHash, TableInit,
+    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, ChunkCheckpoint,
+    ChunkDiff, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit, TaskCheckpoint,
 };
-use lightning_source::TableSource;
+use lightning_config::Config;
+use lightning_source::{Chunk, DataFormat, Dump, TableSource};
 use mysql_async::prelude::Queryable;
+use std::collections::HashSet;
+
+/// A task's checkpoint store, checked against the dump before anything is written.
+pub(crate) struct TaskCheckpoints {
+    pub store: Box<dyn CheckpointStore>,
+    /// The id of the task the checkpoint belongs to (an earlier run's when resuming).
+    pub task_id: i64,
+    /// Unique names of the tables an earlier run of this task started.
+    pub started: HashSet<String>,
+}
+
+/// Opens `[checkpoint]`'s store and initializes it with the dump's tables: a stored task
+/// or table that no longer matches (config, schema, files) is refused here, and so is a
+/// table that failed last time, until `tidb-lightning-ctl` clears it.
+pub(crate) async fn open_task(
+    cfg: &Config,
+    dump: &Dump,
+) -> Result<TaskCheckpoints, LightningError> {
+    let store = lightning_checkpoint::open(cfg).await?;
+    let task_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let task_cp = TaskCheckpoint::from_config(cfg, task_id, env!("CARGO_PKG_VERSION"));
+    let mut inits = Vec::new();
+    for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
+        inits.push(table_init(table)?);
+    }
+    let stored = store
+        .initialize(&task_cp, &inits, cfg.lightning.check_requirements)
+        .await?;
+    let mut started = HashSet::new();
+    for init in &inits {
+        let cp = store.get(&init.name).await?;
+        lightning_checkpoint::verify::ensure_resumable(&init.name, &cp)?;
+        if !cp.engines.is_empty() {
+            started.insert(init.name.clone());
+        }
+    }
+    Ok(TaskCheckpoints {
+        store,
+        task_id: stored.task_id,
+        started,
+    })
+}
+
+/// A chunk's checkpoint before anything of it was imported.
+pub(crate) fn new_chunk(c: &Chunk, timestamp: i64) -> ChunkCheckpoint {
+    ChunkCheckpoint {
+        key: chunk_key(c),
+        file: FileMeta {
+            file_type: if c.file.format == DataFormat::Csv {
+                4
+            } else {
+                3
+            },
+            compression: i32::from(c.file.compression != lightning_source::Compression::None),
+            sort_key: c.file.key.clone(),
+            file_size: to_i64(c.file.size),
+        },
+        column_permutation: Vec::new(),
+        chunk: ChunkPosition {
+            offset: to_i64(c.offset),
+            real_offset: to_i64(c.offset),
+            end_offset: to_i64(c.end),
+            prev_rowid_max: to_i64(c.row_id_base),
+            rowid_max: to_i64(c.row_id_max),
+        },
+        checksum: Default::default(),
+        timestamp,
+    }
+}
+
+/// How checkpoints name a chunk.
+pub(crate) fn chunk_key(c: &Chunk) -> ChunkKey {
+    ChunkKey {
+        path: c.file.rel.clone(),
+        offset: c.offset as i64,
+    }
+}
+
+/// Unix seconds now.
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The error for a table whose checkpoint lacks a chunk the source now has.
+pub(crate) fn layout_changed(name: &str, key: &ChunkKey) -> LightningError {
+    LightningError::Unsupported(format!(
+        "checkpoint of table {name} has no chunk {key}: the chunk layout changed (region size or files); run `tidb-lightning-ctl --checkpoint-error-destroy='{name}'` or `--checkpoint-remove='{name}'` (and drop the table) to import it from scratch"
+    ))
+}
 
 /// The engine id every chunk of a tidb-backend table is recorded under.
 pub(crate) const ENGINE: i32 = 0;
@@ -105,6 +199,17 @@ impl Checkpoints {
             },
         )
         .await
+    }
+
+    /// Records an engine's status (a failed one also fails the table).
+    pub async fn save_engine_status(
+        &self,
+        table: &str,
+        engine_id: i32,
+        status: CheckpointStatus,
+    ) -> Result<(), LightningError> {
+        self.save(table, CheckpointUpdate::Status { engine_id, status })
+            .await
     }
 
     /// Records a table status.

@@ -1,9 +1,57 @@
 //! Shared limits and the stop flag of a running import.
 
 use crate::LightningError;
+use lightning_backend::RejectedRow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use tokio::task::JoinSet;
+
+/// `max-error`: rows refused (by the target, or by the encoder on the local backend) are
+/// logged and counted; one more than the limit fails the import.
+pub(crate) struct ErrorBudget {
+    max: u64,
+    state: Mutex<(u64, Option<RejectedRow>)>,
+}
+
+impl ErrorBudget {
+    pub(crate) fn new(max: u64) -> Self {
+        ErrorBudget {
+            max,
+            state: Mutex::new((0, None)),
+        }
+    }
+
+    /// Rows refused so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Records refused rows; an error once more than `max-error` were refused.
+    pub(crate) fn refuse(&self, rows: Vec<RejectedRow>) -> Result<(), LightningError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for row in rows {
+            tracing::warn!(file = %row.file, end_offset = row.end_offset, code = row.code, reason = %row.message, "row refused");
+            st.0 += 1;
+            st.1.get_or_insert(row);
+        }
+        if st.0 > self.max {
+            let first = st
+                .1
+                .clone()
+                .map(Box::new)
+                .ok_or_else(|| LightningError::Internal("no refused row".into()))?;
+            return Err(LightningError::TooManyErrors {
+                count: st.0,
+                limit: self.max,
+                first,
+            });
+        }
+        Ok(())
+    }
+}
 
 /// A counting semaphore for blocking threads (bounds concurrent file reads: `io-concurrency`).
 pub(crate) struct BlockingSemaphore {

@@ -1,22 +1,22 @@
 //! Importing one table: its chunks in parallel, each a reader thread feeding a writer.
 
 use crate::checkpoint::{self, Checkpoints, ChunkState};
-use crate::limits::{join_all, BlockingSemaphore, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::progress::Counters;
 use crate::reader::{read_chunk, ChunkRead, Formats};
 use crate::LightningError;
 use lightning_backend::tidb::{
     OnDuplicate, SqlBatch, SqlEncoder, SqlEncoderOptions, TargetTable, TidbTarget,
 };
-use lightning_backend::{RejectedRow, RowWriter};
+use lightning_backend::RowWriter;
 use lightning_checkpoint::{
     unique_table_name, CheckpointStatus, CheckpointUpdate, Checksum, ChunkCheckpoint, ChunkKey,
-    ChunkPosition, EngineCheckpoint, FileMeta, TableCheckpoint,
+    EngineCheckpoint, TableCheckpoint,
 };
-use lightning_source::{Chunk, DataFormat, TableSource};
+use lightning_source::{Chunk, TableSource};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -39,44 +39,8 @@ pub(crate) struct Ctx {
     pub counters: Arc<Counters>,
     pub encoder: SqlEncoderOptions,
     pub formats: Formats,
-    pub max_errors: u64,
-    pub refused: Mutex<Refused>,
+    pub refused: ErrorBudget,
     pub cp: Checkpoints,
-}
-
-/// Rows the target refused so far.
-#[derive(Default)]
-pub(crate) struct Refused {
-    pub count: u64,
-    pub first: Option<RejectedRow>,
-}
-
-impl Ctx {
-    /// Records refused rows; an error once more than `max-error` were refused.
-    fn refuse(&self, rows: Vec<RejectedRow>) -> Result<(), LightningError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut r = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        for row in rows {
-            tracing::warn!(file = %row.file, end_offset = row.end_offset, code = row.code, reason = %row.message, "row refused by the target");
-            r.count += 1;
-            r.first.get_or_insert(row);
-        }
-        if r.count > self.max_errors {
-            let first = r
-                .first
-                .clone()
-                .map(Box::new)
-                .ok_or_else(|| LightningError::Internal("no refused row".into()))?;
-            return Err(LightningError::TooManyErrors {
-                count: r.count,
-                limit: self.max_errors,
-                first,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Rows and source bytes one table import wrote.
@@ -150,16 +114,11 @@ async fn import_table_inner(
     let columns = table.columns.iter().filter(|c| !c.generated).count();
     let chunks = lightning_source::make_chunks_for_columns(&src, &ctx.cfg, columns)?;
     let keyed = checkpoint::has_unique_key(&ctx.target, &table).await?;
-    let key_of = |c: &Chunk| ChunkKey {
-        path: c.file.rel.clone(),
-        offset: c.offset as i64,
-    };
+    let key_of = checkpoint::chunk_key;
     let mut states: BTreeMap<ChunkKey, ChunkState> = BTreeMap::new();
     match cp.engines.get(&checkpoint::ENGINE) {
         None => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
+            let now = checkpoint::now_secs();
             let mut engine = EngineCheckpoint {
                 status: CheckpointStatus::LOADED,
                 chunks: Vec::new(),
@@ -172,31 +131,7 @@ async fn import_table_inner(
                     rows: 0,
                     bytes: 0,
                 };
-                engine.chunks.push(ChunkCheckpoint {
-                    key: key_of(c),
-                    file: FileMeta {
-                        file_type: if c.file.format == DataFormat::Csv {
-                            4
-                        } else {
-                            3
-                        },
-                        compression: i32::from(
-                            c.file.compression != lightning_source::Compression::None,
-                        ),
-                        sort_key: c.file.key.clone(),
-                        file_size: checkpoint::to_i64(c.file.size),
-                    },
-                    column_permutation: Vec::new(),
-                    chunk: ChunkPosition {
-                        offset: checkpoint::to_i64(c.offset),
-                        real_offset: checkpoint::to_i64(c.offset),
-                        end_offset: checkpoint::to_i64(c.end),
-                        prev_rowid_max: checkpoint::to_i64(c.row_id_base),
-                        rowid_max: checkpoint::to_i64(c.row_id_max),
-                    },
-                    checksum: Default::default(),
-                    timestamp: now,
-                });
+                engine.chunks.push(checkpoint::new_chunk(c, now));
                 states.insert(key_of(c), st);
             }
             engine.chunks.sort_by(|a, b| a.key.cmp(&b.key));
@@ -236,10 +171,7 @@ async fn import_table_inner(
             }
             for c in &chunks {
                 if !states.contains_key(&key_of(c)) {
-                    return Err(LightningError::Unsupported(format!(
-                        "checkpoint of table {name} has no chunk {}: the chunk layout changed (region size or files); run `tidb-lightning-ctl --checkpoint-error-destroy='{name}'` or `--checkpoint-remove='{name}'` (and drop the table) to import it from scratch",
-                        key_of(c)
-                    )));
+                    return Err(checkpoint::layout_changed(name, &key_of(c)));
                 }
             }
             if !keyed {
@@ -418,7 +350,7 @@ async fn import_chunk(
                 .bytes
                 .fetch_add(report.bytes, Ordering::Relaxed);
             ctx.counters.rows.fetch_add(report.rows, Ordering::Relaxed);
-            ctx.refuse(report.rejected)?;
+            ctx.refused.refuse(report.rejected)?;
         }
         Ok::<u64, LightningError>(rows)
     }

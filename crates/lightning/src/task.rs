@@ -1,18 +1,18 @@
 //! One import task from start to summary.
 
 use crate::checkpoint::Checkpoints;
-use crate::limits::{join_all, BlockingSemaphore, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::progress::Progress;
 use crate::reader::Formats;
 use crate::table::{import_table, Ctx};
 use crate::{schema, LightningError};
 use lightning_backend::tidb::{ConnectOptions, OnDuplicate, SqlEncoderOptions, TidbTarget};
-use lightning_checkpoint::{unique_table_name, TaskCheckpoint};
+use lightning_checkpoint::unique_table_name;
 use lightning_config::{Backend, Config, ConflictStrategy};
 use lightning_parser::CsvOptions;
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -117,28 +117,11 @@ pub async fn run_with_stop(
     let dump = tokio::task::spawn_blocking(move || lightning_source::scan(&scan_cfg))
         .await
         .map_err(|e| LightningError::Internal(e.to_string()))??;
-    // Checkpoints: a stored task or table that no longer matches is refused here, before
-    // anything is written; so is a table that failed last time (until the ctl clears it).
-    let store = lightning_checkpoint::open(&cfg).await?;
-    let task_id = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let task_cp = TaskCheckpoint::from_config(&cfg, task_id, env!("CARGO_PKG_VERSION"));
-    let mut inits = Vec::new();
-    for table in dump.databases.iter().flat_map(|d| d.tables.iter()) {
-        inits.push(crate::checkpoint::table_init(table)?);
-    }
-    let stored_task = store
-        .initialize(&task_cp, &inits, cfg.lightning.check_requirements)
-        .await?;
-    let mut started_tables = std::collections::HashSet::new();
-    for init in &inits {
-        let cp = store.get(&init.name).await?;
-        lightning_checkpoint::verify::ensure_resumable(&init.name, &cp)?;
-        if !cp.engines.is_empty() {
-            started_tables.insert(init.name.clone());
-        }
-    }
+    let crate::checkpoint::TaskCheckpoints {
+        store,
+        task_id,
+        started: started_tables,
+    } = crate::checkpoint::open_task(&cfg, &dump).await?;
     let target = TidbTarget::connect(&connect_options(&cfg)).await?;
     tracing::info!(version = %target.version(), "connected to the target");
     let charset = cfg.mydumper.character_set.clone();
@@ -182,8 +165,7 @@ pub async fn run_with_stop(
             load_data: cfg.tikv_importer.logical_import_load_data && target.accepts_local_infile(),
         },
         formats: Formats::new(&cfg, target.no_backslash_escapes())?,
-        max_errors: cfg.lightning.max_error.type_,
-        refused: Mutex::new(Default::default()),
+        refused: ErrorBudget::new(cfg.lightning.max_error.type_),
         cfg: cfg.clone(),
         cp: Checkpoints {
             store,
@@ -213,7 +195,7 @@ pub async fn run_with_stop(
     let mut summary = ImportSummary::default();
     let first_err = join_all(&mut set, &stop, |t| summary.tables.extend(t)).await;
     drop(progress);
-    summary.refused_rows = ctx.refused.lock().unwrap_or_else(|e| e.into_inner()).count;
+    summary.refused_rows = ctx.refused.count();
     if let Some(e) = first_err {
         if let Err(ce) = ctx.cp.store.close().await {
             tracing::error!(error = %ce, "flushing checkpoints");
@@ -228,7 +210,7 @@ pub async fn run_with_stop(
         lightning_checkpoint::finish(
             ctx.cp.store.as_ref(),
             cfg.checkpoint.keep_after_success,
-            stored_task.task_id,
+            task_id,
         )
         .await?;
     }
