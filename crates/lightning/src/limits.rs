@@ -38,11 +38,10 @@ impl ErrorBudget {
             st.1.get_or_insert(row);
         }
         if st.0 > self.max {
-            let first = st
-                .1
-                .clone()
-                .map(Box::new)
-                .ok_or_else(|| LightningError::Internal("no refused row".into()))?;
+            let first =
+                st.1.clone()
+                    .map(Box::new)
+                    .ok_or_else(|| LightningError::Internal("no refused row".into()))?;
             return Err(LightningError::TooManyErrors {
                 count: st.0,
                 limit: self.max,

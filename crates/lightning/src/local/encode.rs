@@ -1,41 +1,67 @@
 //! The local backend's row encoder: parsed rows → TiDB key-value pairs, written straight
-//! into the table's engines (record pairs to the data engine, index pairs to the index
-//! engine) on the chunk's reader thread, with the local checksum and the largest ids.
+//! into the table's engines (record pairs to the chunk's data engine, index pairs to the
+//! index engine) on the chunk's reader thread, with the local checksum and the largest ids.
+//!
+//! Checkpoints: every `save_every` the encoder flushes both engine writers (the pairs so far
+//! become durable) and hands a [`ChunkProgress`] to the chunk's async side, which records
+//! it. A resumed chunk re-encodes the rows after its recorded position with the same row
+//! ids, so the same pairs under the same sequences, which the engine counts once.
 
+use crate::limits::ErrorBudget;
 use crate::progress::Counters;
-use lightning_backend::{BackendError, RowEncoder};
+use lightning_backend::{BackendError, RejectedRow, RowEncoder};
 use lightning_encode::{Encoder, KvChecksum, KvPairs, MaxIds};
 use lightning_engine::{EngineError, EngineWriter};
 use lightning_parser::RowBatch;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Encodes one chunk's rows into engine writers. Row ids are `row_id_base + 1, + 2, …`
-/// in the chunk's row order, as upstream's chunk row ids.
+/// Where a chunk stands: every row before `pos` is durable in the engines.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct ChunkProgress {
+    /// Resume offset.
+    pub pos: u64,
+    /// Last row id used.
+    pub row_id: u64,
+    /// Checksum of the pairs of the rows before `pos`.
+    pub checksum: KvChecksum,
+    /// Largest ids those rows used.
+    pub max_ids: MaxIds,
+}
+
+/// Encodes one chunk's rows into engine writers. Row ids are `row_id + 1, + 2, …` from the
+/// chunk's recorded progress, in row order, as upstream's chunk row ids.
 pub(crate) struct KvEncoder<'t> {
     pub enc: Encoder<'t>,
     pub data: EngineWriter,
     pub index: EngineWriter,
     pub file: String,
-    pub next_row_id: i64,
-    pub checksum: KvChecksum,
+    /// Progress so far (rows encoded; durable once flushed).
+    pub progress: ChunkProgress,
+    /// Rows encoded by this run.
     pub rows: u64,
     /// The engine error behind a failed `encode`, kept with its type for the caller.
     pub engine_error: Option<EngineError>,
+    /// How often to flush and report progress; `None` without checkpoints.
+    save_every: Option<Duration>,
+    saved_at: Instant,
+    errors: Arc<ErrorBudget>,
     columns: Option<Vec<String>>,
     kvs: KvPairs,
     counters: Arc<Counters>,
-    /// Source offset just past the last row counted in `counters`.
-    counted_to: u64,
 }
 
 impl<'t> KvEncoder<'t> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         enc: Encoder<'t>,
         data: EngineWriter,
         index: EngineWriter,
         file: String,
-        chunk: &lightning_source::Chunk,
+        start: ChunkProgress,
+        save_every: Option<Duration>,
+        errors: Arc<ErrorBudget>,
         counters: Arc<Counters>,
     ) -> Self {
         KvEncoder {
@@ -43,28 +69,42 @@ impl<'t> KvEncoder<'t> {
             data,
             index,
             file,
-            next_row_id: chunk.row_id_base as i64 + 1,
-            checksum: KvChecksum::new(),
+            progress: start,
             rows: 0,
             engine_error: None,
+            save_every,
+            saved_at: Instant::now(),
+            errors,
             columns: None,
             kvs: KvPairs::new(),
             counters,
-            counted_to: chunk.offset,
         }
     }
 
-    /// The largest ids the rows used.
-    pub(crate) fn max_ids(&self) -> MaxIds {
-        self.enc.max_ids
+    /// Makes every pair appended so far durable; the progress it stands for.
+    pub(crate) fn flush(&mut self) -> Result<ChunkProgress, EngineError> {
+        self.data.flush()?;
+        self.index.flush()?;
+        self.saved_at = Instant::now();
+        Ok(self.progress)
+    }
+
+    fn engine_failed(&mut self, e: EngineError) -> BackendError {
+        let msg = format!("{}: writing the local engine failed: {e}", self.file);
+        self.engine_error = Some(e);
+        BackendError::Schema(msg)
     }
 }
 
 impl RowEncoder for KvEncoder<'_> {
-    /// Nothing crosses the channel: pairs go to the engines on this thread.
-    type Encoded = ();
+    /// Progress to record: pairs go to the engines on this thread.
+    type Encoded = ChunkProgress;
 
-    fn encode(&mut self, batch: &RowBatch, _out: &mut Vec<()>) -> Result<(), BackendError> {
+    fn encode(
+        &mut self,
+        batch: &RowBatch,
+        out: &mut Vec<ChunkProgress>,
+    ) -> Result<(), BackendError> {
         if batch.columns != self.columns {
             self.enc
                 .set_columns(batch.columns.as_deref())
@@ -76,21 +116,33 @@ impl RowEncoder for KvEncoder<'_> {
             self.columns.clone_from(&batch.columns);
         }
         let mut fields = Vec::new();
+        let start = self.progress.pos;
         for row in batch.rows() {
             fields.clear();
             fields.extend(row.fields());
-            let row_id = self.next_row_id;
-            self.next_row_id += 1;
+            // A row that cannot be encoded still uses its row id, as upstream.
+            self.progress.row_id += 1;
+            let row_id = self.progress.row_id as i64;
+            self.progress.pos = row.end_offset();
             self.kvs.clear();
-            self.enc
-                .encode_row(&fields, row_id, &mut self.kvs)
-                .map_err(|e| BackendError::Encode {
-                    file: self.file.clone(),
-                    end_offset: row.end_offset(),
-                    message: e.to_string(),
-                })?;
+            if let Err(e) = self.enc.encode_row(&fields, row_id, &mut self.kvs) {
+                // Counted against `max-error` (type errors), logged with file and offset.
+                self.errors
+                    .refuse(vec![RejectedRow {
+                        file: self.file.clone(),
+                        end_offset: row.end_offset(),
+                        code: 0,
+                        message: e.to_string(),
+                    }])
+                    .map_err(|e| BackendError::Encode {
+                        file: self.file.clone(),
+                        end_offset: row.end_offset(),
+                        message: e.to_string(),
+                    })?;
+                continue;
+            }
             for p in self.kvs.iter() {
-                self.checksum.update(p.key, p.value);
+                self.progress.checksum.update(p.key, p.value);
             }
             let seq = row_id as u64;
             let written = self
@@ -98,24 +150,33 @@ impl RowEncoder for KvEncoder<'_> {
                 .append_records(&self.kvs, seq)
                 .and_then(|()| self.index.append_indexes(&self.kvs, seq));
             if let Err(e) = written {
-                let msg = format!("{}: writing the local engine failed: {e}", self.file);
-                self.engine_error = Some(e);
-                return Err(BackendError::Schema(msg));
+                return Err(self.engine_failed(e));
             }
             self.rows += 1;
         }
-        if let Some(last) = batch.rows().last() {
-            let end = last.end_offset();
-            let c = &self.counters;
-            c.bytes
-                .fetch_add(end.saturating_sub(self.counted_to), Ordering::Relaxed);
-            c.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            self.counted_to = end;
+        self.progress.max_ids.row_id = self.progress.max_ids.row_id.max(self.enc.max_ids.row_id);
+        self.progress.max_ids.auto_random = self
+            .progress
+            .max_ids
+            .auto_random
+            .max(self.enc.max_ids.auto_random);
+        let c = &self.counters;
+        c.bytes
+            .fetch_add(self.progress.pos.saturating_sub(start), Ordering::Relaxed);
+        c.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if self
+            .save_every
+            .is_some_and(|every| self.saved_at.elapsed() >= every)
+        {
+            match KvEncoder::flush(self) {
+                Ok(p) => out.push(p),
+                Err(e) => return Err(self.engine_failed(e)),
+            }
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Option<()> {
+    fn flush(&mut self) -> Option<ChunkProgress> {
         None
     }
 }
