@@ -205,10 +205,7 @@ impl TableRun {
             // Nothing recorded: what an earlier run left under these engines is stale.
             let stale = chunks.len() as i32 + 1;
             for id in std::iter::once(INDEX_ENGINE_ID).chain(0..stale) {
-                let u = engine_uuid(&self.name, id);
-                ctx.engines
-                    .remove_engine(u)
-                    .map_err(|e| err(format!("{}: removing stale engine {u}: {e}", self.name)))?;
+                self.remove(id)?;
             }
             let batch = ctx.cfg.mydumper.batch_size.max(1);
             let (mut id, mut size) = (0, 0u64);
@@ -309,6 +306,8 @@ impl TableRun {
         for (id, chunks) in layout {
             let status = status_of(id);
             if status >= S::IMPORTED {
+                // Killed between recording the import and removing the engine.
+                self.remove(id)?;
                 continue;
             }
             let closed = if status < S::CLOSED {
@@ -351,6 +350,8 @@ impl TableRun {
             } else if index_status < S::IMPORTED {
                 let closed = self.close(self.open(INDEX_ENGINE_ID)?).await?;
                 imports.spawn(self.clone().ingest(INDEX_ENGINE_ID, closed));
+            } else {
+                self.remove(INDEX_ENGINE_ID)?;
             }
         }
         // Engines already closed finish their ingest even when encoding failed: their
@@ -370,12 +371,18 @@ impl TableRun {
         let ctx = &self.ctx;
         ingest_engine(&ctx.cluster, &ctx.stop, &self.name, &closed).await?;
         self.set_engine_status(id, S::IMPORTED).await?;
-        let uuid = closed.uuid();
         // The engine can only be removed once no handle holds it.
         drop(closed);
-        ctx.engines
-            .remove_engine(uuid)
-            .map_err(|e| err(format!("{}: removing engine {uuid}: {e}", self.name)))
+        self.remove(id)
+    }
+
+    /// Deletes an engine's files (nothing when it is gone already).
+    fn remove(&self, id: i32) -> Result<(), LightningError> {
+        let u = engine_uuid(&self.name, id);
+        self.ctx
+            .engines
+            .remove_engine(u)
+            .map_err(|e| err(format!("{}: removing engine {u}: {e}", self.name)))
     }
 
     /// Writes every unfinished chunk of one data engine, `region-concurrency` at once.

@@ -1,0 +1,350 @@
+//! Checkpoints end to end with the physical `local` backend against the simulated cluster:
+//! imports killed with SIGKILL at seeded random moments (while encoding, closing, ingesting
+//! or post-processing) and restarted until they finish, with the file and the mysql driver
+//! (the latter on the test MariaDB). Afterwards every table's `ADMIN CHECKSUM TABLE` and
+//! `COUNT(*)` equal those of an uninterrupted import of the same dump into a fresh cluster
+//! (same table ids, so the same keys), every store is in normal mode, the last run left no
+//! scheduling pause of its own, and `sorted-kv-dir` holds no engine.
+//!
+//! Each kill that lands is counted; the suite asserts at least 20 landed over both drivers.
+//! `LIGHTNING_CRASH_SEEDS=n` runs n seeds per driver instead (a longer opt-in run).
+
+use lightning_testkit::cluster::SimOptions;
+use lightning_testkit::sim::{TestCluster, TestClusterOptions};
+use lightning_testkit::MariaDb;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+const DB: &str = "crash_local";
+
+/// (table, columns): an integer handle with a secondary index, `_tidb_rowid` rows with an
+/// index (a row written twice would show in `COUNT(*)`), and a unique index.
+const TABLES: [(&str, &str); 3] = [
+    (
+        "pk",
+        "`id` int NOT NULL, `k` int NOT NULL, `v` varchar(64) NOT NULL, PRIMARY KEY (`id`), KEY `kk` (`k`)",
+    ),
+    ("nopk", "`a` int NOT NULL, `v` varchar(64) NOT NULL, KEY `ka` (`a`)"),
+    (
+        "uk",
+        "`a` int NOT NULL, `b` int NOT NULL, `v` varchar(64) DEFAULT NULL, UNIQUE KEY `u` (`a`,`b`)",
+    ),
+];
+const FILES: usize = 4;
+const ROWS_PER_FILE: usize = 500;
+
+fn make_dump(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let w = |name: String, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    w(
+        format!("{DB}-schema-create.sql"),
+        &format!("CREATE DATABASE `{DB}`;\n"),
+    );
+    for (t, cols) in TABLES {
+        w(
+            format!("{DB}.{t}-schema.sql"),
+            &format!("CREATE TABLE `{t}` ({cols});\n"),
+        );
+        let mut n = 0;
+        for f in 0..FILES {
+            let mut text = String::new();
+            // Several statements per file: a resumed chunk restarts at a statement.
+            for stmt in 0..5 {
+                text.push_str(&format!("INSERT INTO `{t}` VALUES\n"));
+                let rows = ROWS_PER_FILE / 5;
+                for r in 0..rows {
+                    n += 1;
+                    let v = format!("'row {n} of {t} (file {f}, statement {stmt})'");
+                    let tuple = match t {
+                        "pk" => format!("({n},{},{v})", (n * 7919) % 1000),
+                        "uk" => format!("({},{n},{v})", n % 97),
+                        _ => format!("({},{v})", n % 50),
+                    };
+                    text.push_str(&tuple);
+                    text.push_str(if r + 1 == rows { ";\n" } else { ",\n" });
+                }
+            }
+            w(format!("{DB}.{t}.{f:09}.sql"), &text);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Driver {
+    File,
+    Mysql,
+}
+
+fn write_config(tc: &TestCluster, work: &Path, driver: Driver, tag: &str) -> PathBuf {
+    let checkpoint = match driver {
+        Driver::File => format!(
+            "driver = \"file\"\ndsn = {:?}\n",
+            work.join("cp.pb").display().to_string()
+        ),
+        Driver::Mysql => {
+            let m = MariaDb::shared();
+            format!(
+                "driver = \"mysql\"\ndsn = \"root:@tcp({}:{})/\"\nschema = \"{tag}_cp\"\n",
+                m.host(),
+                m.port()
+            )
+        }
+    };
+    let toml = format!(
+        "[lightning]\nfile = {log:?}\nlevel = \"info\"\nregion-concurrency = 2\n\n\
+         [checkpoint]\nenable = true\n{checkpoint}\n\
+         [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\nregion-split-keys = 150\nrange-concurrency = 2\n\n\
+         [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\npassword = \"\"\n\n\
+         [post-restore]\nchecksum = \"required\"\nanalyze = \"optional\"\n\n\
+         [mydumper]\ndata-source-dir = {dir:?}\nbatch-size = 40000\n",
+        log = work.join("lightning.log").display().to_string(),
+        kv = work.join("sorted-kv").display().to_string(),
+        port = tc.tidb().addr().port(),
+        status = tc.tidb().status_addr().port(),
+        pd = tc.cluster().addrs().pd,
+        dir = work.join("dump").display().to_string(),
+    );
+    let path = work.join("lightning.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn lightning(config: &Path) -> Command {
+    let mut c = Command::new(LIGHTNING);
+    c.arg("--config").arg(config);
+    // Chunks record their position often, so kills land between mid-chunk checkpoints.
+    c.env("TIDB_LIGHTNING_CHUNK_SAVE_INTERVAL_MS", "20");
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// xorshift: the kill moments are reproducible from the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A kill that lands after a finished run removed its checkpoints but before it exited
+/// leaves full tables and no checkpoint: the rerun refuses to import into non-empty tables,
+/// as upstream does; the caller still compares the tables.
+fn finished_before_kill(out: &Output) -> bool {
+    !out.status.success()
+        && String::from_utf8_lossy(&out.stderr).contains("target tables are not empty")
+}
+
+/// Runs the import, SIGKILLing it after a random delay up to `max_ms`, `kills` times (or
+/// until a run finishes first). Returns the kills that landed and whether a run finished.
+fn run_with_kills(config: &Path, seed: u64, kills: usize, max_ms: u64) -> (usize, bool) {
+    let mut rng = Rng(seed);
+    let mut landed = 0;
+    for round in 0..kills {
+        let delay = Duration::from_millis(30 + rng.below(max_ms));
+        let mut child = lightning(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tidb-lightning");
+        let started = Instant::now();
+        let mut exited = None;
+        while started.elapsed() < delay {
+            if let Some(st) = child.try_wait().unwrap() {
+                exited = Some(st);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        match exited {
+            Some(st) => {
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    st.success() || finished_before_kill(&out),
+                    "seed {seed} round {round}: run failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                return (landed, true);
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                landed += 1;
+            }
+        }
+    }
+    (landed, false)
+}
+
+/// Per table: id, `ADMIN CHECKSUM TABLE` (crc, kvs, bytes) and `COUNT(*)`.
+fn fingerprint(tc: &TestCluster) -> Vec<(String, i64, [String; 3], String)> {
+    TABLES
+        .iter()
+        .map(|(t, _)| {
+            let q = |sql: String| {
+                tc.tidb()
+                    .query(&sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+            };
+            let sum = q(format!("ADMIN CHECKSUM TABLE `{DB}`.`{t}`"));
+            let cell = |i: usize| sum[0][i].clone().unwrap_or_default();
+            let count = q(format!("SELECT COUNT(*) FROM `{DB}`.`{t}`"));
+            let id = tc.tidb().table_info(DB, t).map_or(-1, |i| i.id);
+            (
+                t.to_string(),
+                id,
+                [cell(2), cell(3), cell(4)],
+                count[0][0].clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn fresh_cluster() -> TestCluster {
+    TestCluster::start(TestClusterOptions {
+        cluster: SimOptions {
+            stores: 3,
+            region_split_keys: 150,
+            ..SimOptions::default()
+        },
+        ..TestClusterOptions::default()
+    })
+    .await
+    .expect("start the simulated cluster")
+}
+
+/// The fingerprint of an uninterrupted import of the dump.
+async fn reference() -> Vec<(String, i64, [String; 3], String)> {
+    let tc = fresh_cluster().await;
+    let work = tempfile::tempdir().unwrap();
+    make_dump(&work.path().join("dump"));
+    let cfg = write_config(&tc, work.path(), Driver::File, "ref");
+    let out = tokio::task::spawn_blocking(move || lightning(&cfg).output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "reference import: {}", text(&out));
+    let fp = fingerprint(&tc);
+    for (t, _, sum, count) in &fp {
+        assert_eq!(count, &(FILES * ROWS_PER_FILE).to_string(), "{t}");
+        assert_ne!(sum[1], "0", "{t}");
+    }
+    tc.shutdown().await;
+    fp
+}
+
+/// One seed: a fresh cluster, the dump imported under kills, then compared.
+async fn crash_run(
+    driver: Driver,
+    seed: u64,
+    want: &[(String, i64, [String; 3], String)],
+) -> usize {
+    let tc = fresh_cluster().await;
+    let work = tempfile::tempdir().unwrap();
+    make_dump(&work.path().join("dump"));
+    let tag = format!("crash_local_{seed}");
+    if let Driver::Mysql = driver {
+        MariaDb::shared()
+            .query(&format!("DROP DATABASE IF EXISTS `{tag}_cp`"))
+            .unwrap();
+    }
+    let cfg = write_config(&tc, work.path(), driver, &tag);
+    let cfg2 = cfg.clone();
+    let (landed, finished) =
+        tokio::task::spawn_blocking(move || run_with_kills(&cfg2, seed, 5, 2500))
+            .await
+            .unwrap();
+    if !finished {
+        // Pauses the killed runs left expire by their TTL; the last run must leave none.
+        let before: BTreeSet<String> = tc.cluster().label_rules().into_iter().collect();
+        let cfg3 = cfg.clone();
+        let out = tokio::task::spawn_blocking(move || lightning(&cfg3).output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success() || finished_before_kill(&out),
+            "{driver:?} seed {seed}: final run: {}\nlog tail:\n{}",
+            text(&out),
+            log_tail(work.path())
+        );
+        let after: BTreeSet<String> = tc.cluster().label_rules().into_iter().collect();
+        assert!(
+            after.is_subset(&before),
+            "the last run left a pause: {after:?} vs {before:?}"
+        );
+    }
+    eprintln!("{driver:?} seed {seed}: {landed} kills landed");
+    assert_eq!(fingerprint(&tc), want, "{driver:?} seed {seed}");
+    for (id, _) in &tc.cluster().addrs().stores {
+        assert_eq!(
+            tc.cluster().store_mode(*id),
+            0,
+            "store {id} left in import mode"
+        );
+    }
+    assert!(tc.cluster().paused_schedulers().is_empty());
+    let left: Vec<_> = std::fs::read_dir(work.path().join("sorted-kv"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "engines left in sorted-kv-dir: {left:?}");
+    if let Driver::Mysql = driver {
+        MariaDb::shared()
+            .query(&format!("DROP DATABASE IF EXISTS `{tag}_cp`"))
+            .unwrap();
+    }
+    tc.shutdown().await;
+    landed
+}
+
+fn log_tail(work: &Path) -> String {
+    let log = std::fs::read_to_string(work.join("lightning.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn seeds(default: &[u64]) -> Vec<u64> {
+    match std::env::var("LIGHTNING_CRASH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(n) => (0..n).map(|i| 1000 + i * 7).collect(),
+        None => default.to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_resumes_after_kills_with_both_drivers() {
+    let want = reference().await;
+    let mut total = 0;
+    let mut runs = String::new();
+    for (driver, default) in [
+        (Driver::File, &[5u64, 17, 29][..]),
+        (Driver::Mysql, &[41, 53][..]),
+    ] {
+        for seed in seeds(default) {
+            let landed = crash_run(driver, seed, &want).await;
+            writeln!(runs, "{driver:?} {seed}: {landed}").unwrap();
+            total += landed;
+        }
+    }
+    assert!(total >= 20, "only {total} kills landed:\n{runs}");
+}
