@@ -7,7 +7,7 @@ pub struct RejectedRow {
     pub file: String,
     /// Byte offset just past the row in the (decompressed) file.
     pub end_offset: u64,
-    /// The server's error code.
+    /// The server's error code; 0 when the row was refused before any server saw it.
     pub code: u16,
     /// The server's message.
     pub message: String,
@@ -17,9 +17,14 @@ impl std::fmt::Display for RejectedRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} (row ending at byte {}): error {}: {}",
-            self.file, self.end_offset, self.code, self.message
-        )
+            "{} (row ending at byte {}): ",
+            self.file, self.end_offset
+        )?;
+        // Code 0: refused before reaching a server (the local backend's encoder).
+        if self.code != 0 {
+            write!(f, "error {}: ", self.code)?;
+        }
+        f.write_str(&self.message)
     }
 }
 

@@ -223,7 +223,7 @@ impl<'t> Encoder<'t> {
         for (f, &off) in fields.iter().zip(&self.field_map) {
             let c = &table.columns[off];
             cast_value(f.kind, f.bytes, &c.ft, &self.cast, &mut self.row[off])
-                .map_err(|m| Self::cast_err(c, m))?;
+                .map_err(|m| Self::cast_err(c, format!("{m} {}", shown(f.bytes))))?;
         }
         for c in &table.columns {
             let off = c.offset;
@@ -554,4 +554,11 @@ fn zero_value(c: &ColumnInfo, out: &mut Datum) {
         _ if c.ft.unsigned => Datum::Uint(0),
         _ => Datum::Int(0),
     };
+}
+
+/// A source value as an error shows it: quoted, at most 64 bytes, invalid UTF-8 replaced.
+fn shown(b: &[u8]) -> String {
+    let cut = &b[..b.len().min(64)];
+    let more = if b.len() > 64 { "…" } else { "" };
+    format!("'{}{more}'", String::from_utf8_lossy(cut))
 }

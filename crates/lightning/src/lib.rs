@@ -28,7 +28,10 @@ mod schema;
 mod table;
 mod task;
 
-pub use ctl::{checkpoint_command, fetch_mode_command, switch_mode_command, CheckpointCommand};
+pub use ctl::{
+    checkpoint_command, engine_command, fetch_mode_command, switch_mode_command, CheckpointCommand,
+    EngineCommand,
+};
 pub use error::LightningError;
 pub use limits::StopFlag;
 pub use task::{run, run_with_stop, ImportSummary, TableSummary};

@@ -4,13 +4,15 @@
 //! `--config` as `tidb-lightning` (Go-style `-flag` spellings are accepted too):
 //! `--checkpoint-dump <dir>`, `--checkpoint-error-ignore`, `--checkpoint-error-destroy`
 //! and `--checkpoint-remove`, each with `` `db`.`tbl` `` or `all`; and, against the
-//! cluster of `[tidb] pd-addr`, `--switch-mode import|normal` and `--fetch-mode`. The debugging tools
+//! cluster of `[tidb] pd-addr`, `--switch-mode import|normal` and `--fetch-mode`; for
+//! local engines left in `sorted-kv-dir`, `--import-engine <uuid>` and
+//! `--cleanup-engine <uuid>`. The debugging tools
 //! live under the `kv` subcommand: `kv encode` prints the KV pairs a row becomes,
 //! `kv decode` explains raw bytes.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use lightning::CheckpointCommand;
+use lightning::{CheckpointCommand, EngineCommand};
 use lightning_config::Config;
 use std::path::PathBuf;
 
@@ -45,6 +47,12 @@ struct Cli {
     /// Print every TiKV store's mode.
     #[arg(long)]
     fetch_mode: bool,
+    /// Close the local engine with this uuid (in sorted-kv-dir) and ingest it into TiKV.
+    #[arg(long, value_name = "UUID")]
+    import_engine: Option<String>,
+    /// Delete the local engine with this uuid from sorted-kv-dir.
+    #[arg(long, value_name = "UUID")]
+    cleanup_engine: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -72,6 +80,17 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The validated config at `path`, and a runtime to run a command with.
+fn load(path: Option<&std::path::Path>, what: &str) -> Result<(Config, tokio::runtime::Runtime)> {
+    let path = path.with_context(|| format!("--config is required for {what}"))?;
+    let mut cfg = Config::parse_toml_file(path)?;
+    cfg.validate()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok((cfg, rt))
+}
+
 fn run(cli: Cli) -> Result<()> {
     let checkpoint = [
         cli.checkpoint_dump.clone().map(CheckpointCommand::Dump),
@@ -83,19 +102,27 @@ fn run(cli: Cli) -> Result<()> {
             .map(CheckpointCommand::ErrorDestroy),
         cli.checkpoint_remove.clone().map(CheckpointCommand::Remove),
     ];
+    let engine = [
+        cli.import_engine.clone().map(EngineCommand::Import),
+        cli.cleanup_engine.clone().map(EngineCommand::Cleanup),
+    ];
+    let mut engine = engine.into_iter().flatten();
+    if let Some(cmd) = engine.next() {
+        anyhow::ensure!(
+            engine.next().is_none() && checkpoint.iter().all(Option::is_none),
+            "give one command at a time"
+        );
+        let (cfg, rt) = load(cli.config.as_deref(), "engine commands")?;
+        let out = rt.block_on(lightning::engine_command(&cfg, cmd))?;
+        print!("{out}");
+        return Ok(());
+    }
     if cli.switch_mode.is_some() || cli.fetch_mode {
         anyhow::ensure!(
             cli.switch_mode.is_none() || !cli.fetch_mode,
             "give one command at a time"
         );
-        let path = cli
-            .config
-            .context("--config is required for mode commands")?;
-        let mut cfg = Config::parse_toml_file(&path)?;
-        cfg.validate()?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let (cfg, rt) = load(cli.config.as_deref(), "mode commands")?;
         let out = rt.block_on(async {
             match &cli.switch_mode {
                 Some(mode) => lightning::switch_mode_command(&cfg, mode).await,
@@ -111,14 +138,7 @@ fn run(cli: Cli) -> Result<()> {
             checkpoint.next().is_none() && cli.command.is_none(),
             "give one command at a time"
         );
-        let path = cli
-            .config
-            .context("--config is required for checkpoint commands")?;
-        let mut cfg = Config::parse_toml_file(&path)?;
-        cfg.validate()?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let (cfg, rt) = load(cli.config.as_deref(), "checkpoint commands")?;
         let out = rt.block_on(lightning::checkpoint_command(&cfg, cmd))?;
         print!("{out}");
         return Ok(());

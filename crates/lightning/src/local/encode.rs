@@ -9,6 +9,7 @@
 
 use crate::limits::ErrorBudget;
 use crate::progress::Counters;
+use crate::LightningError;
 use lightning_backend::{BackendError, RejectedRow, RowEncoder};
 use lightning_encode::{Encoder, KvChecksum, KvPairs, MaxIds};
 use lightning_engine::{EngineError, EngineWriter};
@@ -43,6 +44,8 @@ pub(crate) struct KvEncoder<'t> {
     pub rows: u64,
     /// The engine error behind a failed `encode`, kept with its type for the caller.
     pub engine_error: Option<EngineError>,
+    /// The `max-error` overflow behind a failed `encode`, kept whole for the caller.
+    pub budget_error: Option<LightningError>,
     /// How often to flush and report progress; `None` without checkpoints.
     save_every: Option<Duration>,
     saved_at: Instant,
@@ -72,6 +75,7 @@ impl<'t> KvEncoder<'t> {
             progress: start,
             rows: 0,
             engine_error: None,
+            budget_error: None,
             save_every,
             saved_at: Instant::now(),
             errors,
@@ -127,18 +131,17 @@ impl RowEncoder for KvEncoder<'_> {
             self.kvs.clear();
             if let Err(e) = self.enc.encode_row(&fields, row_id, &mut self.kvs) {
                 // Counted against `max-error` (type errors), logged with file and offset.
-                self.errors
-                    .refuse(vec![RejectedRow {
-                        file: self.file.clone(),
-                        end_offset: row.end_offset(),
-                        code: 0,
-                        message: e.to_string(),
-                    }])
-                    .map_err(|e| BackendError::Encode {
-                        file: self.file.clone(),
-                        end_offset: row.end_offset(),
-                        message: e.to_string(),
-                    })?;
+                let refused = self.errors.refuse(vec![RejectedRow {
+                    file: self.file.clone(),
+                    end_offset: row.end_offset(),
+                    code: 0,
+                    message: e.to_string(),
+                }]);
+                if let Err(over) = refused {
+                    let msg = over.to_string();
+                    self.budget_error = Some(over);
+                    return Err(BackendError::Schema(msg));
+                }
                 continue;
             }
             for p in self.kvs.iter() {

@@ -475,9 +475,10 @@ impl TableRun {
             let read = match read_chunk(job, &mut kv, &tx) {
                 Ok(n) => n,
                 Err(e) => {
-                    return Err(match kv.engine_error.take() {
-                        Some(ee) => engine_err(ee),
-                        None => e,
+                    return Err(match (kv.engine_error.take(), kv.budget_error.take()) {
+                        (Some(ee), _) => engine_err(ee),
+                        (None, Some(be)) => be,
+                        (None, None) => e,
                     })
                 }
             };

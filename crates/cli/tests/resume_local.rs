@@ -8,6 +8,11 @@
 //!
 //! Each kill that lands is counted; the suite asserts at least 20 landed over both drivers.
 //! `LIGHTNING_CRASH_SEEDS=n` runs n seeds per driver instead (a longer opt-in run).
+//!
+//! Also: a table that fails (a row the encoder rejects) is recorded failed, the rerun
+//! refuses it, and `tidb-lightning-ctl --checkpoint-error-ignore` / `--checkpoint-error-destroy`
+//! behave as documented; engines a failed ingest left are imported and removed with
+//! `--import-engine` / `--cleanup-engine`.
 
 use lightning_testkit::cluster::SimOptions;
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
@@ -19,6 +24,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
 const DB: &str = "crash_local";
 
 /// (table, columns): an integer handle with a secondary index, `_tidb_rowid` rows with an
@@ -80,6 +86,18 @@ enum Driver {
 }
 
 fn write_config(tc: &TestCluster, work: &Path, driver: Driver, tag: &str) -> PathBuf {
+    write_config_with(tc, work, driver, tag, "")
+}
+
+/// As [`write_config`], with `lightning` appended to the `[lightning]` section and
+/// `[tidb] sql-mode` strict (a value that does not fit its column fails the row).
+fn write_config_with(
+    tc: &TestCluster,
+    work: &Path,
+    driver: Driver,
+    tag: &str,
+    lightning: &str,
+) -> PathBuf {
     let checkpoint = match driver {
         Driver::File => format!(
             "driver = \"file\"\ndsn = {:?}\n",
@@ -95,10 +113,10 @@ fn write_config(tc: &TestCluster, work: &Path, driver: Driver, tag: &str) -> Pat
         }
     };
     let toml = format!(
-        "[lightning]\nfile = {log:?}\nlevel = \"info\"\nregion-concurrency = 2\n\n\
+        "[lightning]\nfile = {log:?}\nlevel = \"info\"\nregion-concurrency = 2\n{lightning}\n\n\
          [checkpoint]\nenable = true\n{checkpoint}\n\
          [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\nregion-split-keys = 150\nrange-concurrency = 2\n\n\
-         [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\npassword = \"\"\n\n\
+         [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\npassword = \"\"\nsql-mode = \"STRICT_TRANS_TABLES\"\n\n\
          [post-restore]\nchecksum = \"required\"\nanalyze = \"optional\"\n\n\
          [mydumper]\ndata-source-dir = {dir:?}\nbatch-size = 40000\n",
         log = work.join("lightning.log").display().to_string(),
@@ -347,4 +365,174 @@ async fn local_backend_resumes_after_kills_with_both_drivers() {
         }
     }
     assert!(total >= 20, "only {total} kills landed:\n{runs}");
+}
+
+fn ctl(config: &Path, args: &[&str]) -> Output {
+    Command::new(CTL)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("running tidb-lightning-ctl")
+}
+
+async fn run(config: &Path) -> Output {
+    let cfg = config.to_path_buf();
+    tokio::task::spawn_blocking(move || lightning(&cfg).output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Engine directories under `sorted-kv-dir`.
+fn engines_in(work: &Path) -> Vec<String> {
+    std::fs::read_dir(work.join("sorted-kv"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The dump plus one row of `pk` whose `k` is not a number (file 2, first statement).
+fn make_bad_dump(dir: &Path) {
+    make_dump(dir);
+    let f = dir.join(format!("{DB}.pk.000000002.sql"));
+    let text = std::fs::read_to_string(&f).unwrap();
+    let head = "INSERT INTO `pk` VALUES\n";
+    let bad = text.replacen(head, &format!("{head}(999999,'oops','bad row'),\n"), 1);
+    assert_ne!(bad, text);
+    std::fs::write(&f, bad).unwrap();
+}
+
+fn count(tc: &TestCluster, t: &str) -> u64 {
+    let r = tc
+        .tidb()
+        .query(&format!("SELECT COUNT(*) FROM `{DB}`.`{t}`"))
+        .unwrap();
+    r[0][0].as_deref().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_table_is_refused_until_the_ctl_clears_it() {
+    for clear in [
+        "--checkpoint-error-ignore=all",
+        "--checkpoint-error-destroy=all",
+    ] {
+        let tc = fresh_cluster().await;
+        let work = tempfile::tempdir().unwrap();
+        make_bad_dump(&work.path().join("dump"));
+        let cfg = write_config(&tc, work.path(), Driver::File, "failed");
+        let out = run(&cfg).await;
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "the bad row must fail: {}",
+            text(&out)
+        );
+        assert!(
+            err.contains(&format!("{DB}.pk.000000002.sql")) && err.contains("oops"),
+            "the error names the file and the value: {err}"
+        );
+        let out = run(&cfg).await;
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success() && err.contains("tidb-lightning-ctl"),
+            "{}",
+            text(&out)
+        );
+
+        let failed = format!("`{DB}`.`pk`");
+        let of_failed = |left: Vec<String>| -> Vec<String> {
+            let mine: Vec<String> = (-1..8)
+                .map(|id| lightning_engine::engine_uuid(&failed, id).to_string())
+                .collect();
+            left.into_iter().filter(|u| mine.contains(u)).collect()
+        };
+        let before = of_failed(engines_in(work.path()));
+        assert!(
+            !before.is_empty(),
+            "the failed table's engines stay for the rerun"
+        );
+        let out = ctl(&cfg, &[clear]);
+        assert!(out.status.success(), "{clear}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        if clear.contains("destroy") {
+            assert!(said.contains("local engine(s) removed"), "{said}");
+            let left = of_failed(engines_in(work.path()));
+            assert!(
+                left.is_empty(),
+                "the failed table's engines left after destroy: {left:?}"
+            );
+        }
+        // Allow the one bad row: the import finishes without it.
+        let cfg = write_config_with(&tc, work.path(), Driver::File, "failed", "max-error = 1");
+        let out = run(&cfg).await;
+        assert!(
+            out.status.success(),
+            "{clear}: rerun: {}\n{}",
+            text(&out),
+            log_tail(work.path())
+        );
+        let rows = (FILES * ROWS_PER_FILE) as u64;
+        assert_eq!(count(&tc, "pk"), rows, "{clear}: the bad row is left out");
+        assert_eq!(count(&tc, "uk"), rows);
+        let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
+        assert!(log.contains("checksum matched"), "{clear}");
+        tc.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_imports_and_cleans_up_a_leftover_engine() {
+    let tc = fresh_cluster().await;
+    let work = tempfile::tempdir().unwrap();
+    make_dump(&work.path().join("dump"));
+    let cfg = write_config(&tc, work.path(), Driver::File, "engines");
+    // Every ingest fails: the closed engines stay in sorted-kv-dir.
+    tc.cluster().inject("ingest:disk-full:p=1".parse().unwrap());
+    let out = run(&cfg).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    let left = engines_in(work.path());
+    assert!(!left.is_empty(), "a failed ingest keeps its engines");
+    tc.cluster().clear_faults();
+    let out = ctl(
+        &cfg,
+        &["--import-engine", "00000000-0000-0000-0000-000000000000"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no engine"),
+        "{}",
+        text(&out)
+    );
+    let before = tc.cluster().scan(b"", b"").len();
+    for uuid in &left {
+        let out = ctl(&cfg, &["--import-engine", uuid]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("imported"),
+            "{}",
+            text(&out)
+        );
+    }
+    let after = tc.cluster().scan(b"", b"").len();
+    assert!(
+        after > before,
+        "the engines' pairs reached the stores ({before} -> {after})"
+    );
+    for (id, _) in &tc.cluster().addrs().stores {
+        assert_eq!(
+            tc.cluster().store_mode(*id),
+            0,
+            "store {id} left in import mode"
+        );
+    }
+    for uuid in &left {
+        let out = ctl(&cfg, &[&format!("--cleanup-engine={uuid}")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    assert!(engines_in(work.path()).is_empty());
+    tc.shutdown().await;
 }
