@@ -536,3 +536,79 @@ async fn ctl_imports_and_cleans_up_a_leftover_engine() {
     assert!(engines_in(work.path()).is_empty());
     tc.shutdown().await;
 }
+
+/// A second SIGTERM exits at once (while the first stop is still switching the stores back),
+/// leaving a checkpoint the rerun resumes from to the same result as an uninterrupted run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_signal_exits_at_once_and_the_rerun_finishes() {
+    let want = reference().await;
+    let tc = fresh_cluster().await;
+    let work = tempfile::tempdir().unwrap();
+    make_dump(&work.path().join("dump"));
+    let cfg = write_config(&tc, work.path(), Driver::File, "signal");
+    tc.cluster().inject("ingest:slow=3s:p=1".parse().unwrap());
+    let log = work.path().join("lightning.log");
+    let cfg2 = cfg.clone();
+    let child = tokio::task::spawn_blocking(move || {
+        let child = lightning(&cfg2)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tidb-lightning");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("ingesting engine")
+        {
+            assert!(Instant::now() < deadline, "no ingest started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    })
+    .await
+    .unwrap();
+    // The first stop will hang in switching the stores back to normal mode.
+    tc.cluster()
+        .inject("switch-mode:slow=10s:p=1".parse().unwrap());
+    let out = tokio::task::spawn_blocking(move || {
+        let term = |pid: u32| {
+            let ok = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        };
+        term(child.id());
+        std::thread::sleep(Duration::from_millis(300));
+        let second = Instant::now();
+        term(child.id());
+        let out = child.wait_with_output().unwrap();
+        (out, second.elapsed())
+    })
+    .await
+    .unwrap();
+    let (out, took) = out;
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("second signal"));
+    assert!(
+        took < Duration::from_secs(3),
+        "exit after the second signal took {took:?}"
+    );
+    tc.cluster().clear_faults();
+    let out = run(&cfg).await;
+    assert!(
+        out.status.success(),
+        "rerun: {}\n{}",
+        text(&out),
+        log_tail(work.path())
+    );
+    assert_eq!(fingerprint(&tc), want);
+    for (id, _) in &tc.cluster().addrs().stores {
+        assert_eq!(
+            tc.cluster().store_mode(*id),
+            0,
+            "store {id} left in import mode"
+        );
+    }
+    tc.shutdown().await;
+}
