@@ -357,7 +357,12 @@ impl TableRun {
         // Engines already closed finish their ingest even when encoding failed: their
         // progress is kept for the rerun.
         let import_err = join_all(&mut imports, &ctx.stop, |()| ()).await;
-        if let Some(e) = failed.or(import_err) {
+        // A failed ingest stops the encoders: its error, not their `Cancelled`, is the cause.
+        let first = match (failed, import_err) {
+            (Some(LightningError::Cancelled), Some(e)) => Some(e),
+            (f, i) => f.or(i),
+        };
+        if let Some(e) = first {
             return Err(e);
         }
         if *reached < S::INDEX_IMPORTED {
