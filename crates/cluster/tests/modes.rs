@@ -129,7 +129,10 @@ async fn finish_retries_a_store_briefly_down_at_the_end() {
     assert_eq!(modes(&sim), [1, 1, 1]);
     // The first normal-mode call fails; the store is up again right after.
     sim.inject("switch-mode:store-down".parse().unwrap());
-    guard.finish().await.expect("a retry switches the store back");
+    guard
+        .finish()
+        .await
+        .expect("a retry switches the store back");
     assert_eq!(modes(&sim), [0, 0, 0]);
     assert_eq!(sim.fired_faults().len(), 1);
 }
