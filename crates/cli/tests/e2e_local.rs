@@ -5,141 +5,12 @@
 //! store be back in normal mode, no scheduler pause or label rule be left, and the engines
 //! be removed from `sorted-kv-dir`.
 
+mod common;
+
+use common::*;
 use lightning_testkit::cluster::{FaultRule, SimOptions};
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
-use std::fmt::Write as _;
-use std::path::Path;
-use std::process::{Command, Output};
-
-const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
-const DB: &str = "e2e_local";
-const SBTEST_ROWS: usize = 1500;
-const TYPES_ROWS: usize = 700;
-
-/// A sysbench-shaped table in two SQL files (two chunks) and a table of several column
-/// types (no integer primary key: `_tidb_rowid` handles) in CSV.
-fn write_dump(dir: &Path) {
-    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write dump");
-    w(
-        &format!("{DB}-schema-create.sql"),
-        &format!("CREATE DATABASE `{DB}`;\n"),
-    );
-    w(
-        &format!("{DB}.sbtest1-schema.sql"),
-        "CREATE TABLE `sbtest1` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `k` int NOT NULL DEFAULT '0',\n  \
-         `c` char(120) NOT NULL DEFAULT '',\n  `pad` char(60) NOT NULL DEFAULT '',\n  PRIMARY KEY (`id`),\n  \
-         KEY `k_1` (`k`)\n);\n",
-    );
-    for (part, ids) in [
-        (0, 1..=SBTEST_ROWS / 2),
-        (1, SBTEST_ROWS / 2 + 1..=SBTEST_ROWS),
-    ] {
-        let mut s = String::from("INSERT INTO `sbtest1` VALUES\n");
-        for (n, id) in ids.clone().enumerate() {
-            let sep = if n + 1 == ids.clone().count() {
-                ";"
-            } else {
-                ","
-            };
-            let k = (id * 7919) % 1000;
-            writeln!(
-                s,
-                "({id},{k},'{:011}-{:011}-{:011}','{:011}-pad'){sep}",
-                id * 3,
-                id * 5,
-                id * 11,
-                id * 13
-            )
-            .unwrap();
-        }
-        w(&format!("{DB}.sbtest1.00{part}.sql"), &s);
-    }
-    w(
-        &format!("{DB}.types-schema.sql"),
-        "CREATE TABLE `types` (\n  `a` bigint DEFAULT NULL,\n  `b` decimal(10,2) DEFAULT NULL,\n  \
-         `c` varchar(32) DEFAULT NULL,\n  `d` datetime DEFAULT NULL,\n  `e` double DEFAULT NULL,\n  \
-         `f` date DEFAULT NULL,\n  `u` int unsigned DEFAULT NULL,\n  UNIQUE KEY `uc` (`c`),\n  KEY `bd` (`b`,`d`)\n);\n",
-    );
-    let mut csv = String::new();
-    for i in 0..TYPES_ROWS {
-        let a = (i as i64 - 300) * 1_000_003;
-        let b = if i % 10 == 0 {
-            "\\N".to_string()
-        } else {
-            format!("{}.{:02}", i as i64 - 100, i % 100)
-        };
-        writeln!(
-            csv,
-            "{a},{b},\"name, {i}\",2024-{:02}-{:02} {:02}:{:02}:{:02},{}.25,2020-01-{:02},{}",
-            i % 12 + 1,
-            i % 28 + 1,
-            i % 24,
-            i % 60,
-            (i * 7) % 60,
-            i as f64 * 1.5,
-            i % 28 + 1,
-            i * 3
-        )
-        .unwrap();
-    }
-    w(&format!("{DB}.types.csv"), &csv);
-}
-
-/// `post` is appended to `[post-restore]`.
-fn write_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::PathBuf {
-    let tidb = tc.tidb().addr();
-    let toml = format!(
-        "[lightning]\nfile = {log:?}\nlevel = \"info\"\nregion-concurrency = 2\n\n\
-         [checkpoint]\nenable = false\n\n\
-         [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\nregion-split-keys = 200\nrange-concurrency = 4\n\n\
-         [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\npassword = \"\"\n\n\
-         [post-restore]\nchecksum = \"required\"\nanalyze = \"optional\"\n{extra}\n\n\
-         [mydumper]\ndata-source-dir = {dir:?}\n\n\
-         [mydumper.csv]\nheader = false\n",
-        log = work.join("lightning.log").display().to_string(),
-        kv = work.join("sorted-kv").display().to_string(),
-        port = tidb.port(),
-        status = tc.tidb().status_addr().port(),
-        pd = tc.cluster().addrs().pd,
-        dir = work.join("dump").display().to_string(),
-    );
-    let path = work.join("lightning.toml");
-    std::fs::write(&path, toml).expect("writing the config");
-    path
-}
-
-fn assert_success(out: &Output, work: &Path) {
-    if !out.status.success() {
-        let log = std::fs::read_to_string(work.join("lightning.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
-        panic!(
-            "tidb-lightning failed ({}):\nstdout: {}\nstderr: {}\nlog tail:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        );
-    }
-}
-
-/// The `crc`, `kvs`, `bytes` Lightning logged for `table` when its checksums matched.
-fn logged_checksum(log: &str, table: &str) -> (u64, u64, u64) {
-    let needle = format!("table=`{DB}`.`{table}`");
-    let line = log
-        .lines()
-        .find(|l| l.contains("checksum matched") && l.contains(&needle))
-        .unwrap_or_else(|| panic!("no checksum line for {table} in the log:\n{log}"));
-    let field = |k: &str| -> u64 {
-        let at = line.find(&format!(" {k}=")).expect("field") + k.len() + 2;
-        line[at..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    (field("crc"), field("kvs"), field("bytes"))
-}
+use std::process::Command;
 
 /// Imports the dump with `faults` injected and `post` in `[post-restore]`; checks the
 /// result. Returns the seconds the import took and the SQL statements TiDB saw.
@@ -181,25 +52,7 @@ async fn import(faults: &[&str], extra: &str) -> (f64, Vec<String>) {
     let statements = tc.tidb().statements();
 
     let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
-    for (table, rows) in [("sbtest1", SBTEST_ROWS), ("types", TYPES_ROWS)] {
-        let q = |sql: String| {
-            tc.tidb()
-                .query(&sql)
-                .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
-        };
-        let sum = q(format!("ADMIN CHECKSUM TABLE `{DB}`.`{table}`"));
-        let num = |i: usize| -> u64 { sum[0][i].as_deref().unwrap().parse().unwrap() };
-        let remote = (num(2), num(3), num(4));
-        assert_eq!(
-            remote,
-            logged_checksum(&log, table),
-            "{table}: ADMIN CHECKSUM"
-        );
-        let kvs_per_row = if table == "sbtest1" { 2 } else { 3 };
-        assert_eq!(remote.1, (rows * kvs_per_row) as u64, "{table}: kvs");
-        let count = q(format!("SELECT COUNT(*) FROM `{DB}`.`{table}`"));
-        assert_eq!(count[0][0].as_deref(), Some(rows.to_string().as_str()));
-    }
+    assert_imported(&tc, &log, "import");
     let info = tc.tidb().table_info(DB, "sbtest1").unwrap();
     assert!(
         info.auto_increment_base.unwrap_or(0) > SBTEST_ROWS as u64,
@@ -210,15 +63,7 @@ async fn import(faults: &[&str], extra: &str) -> (f64, Vec<String>) {
         tc.cluster().regions().len() > 10,
         "tables span many regions"
     );
-    for (id, _) in &tc.cluster().addrs().stores {
-        assert_eq!(
-            tc.cluster().store_mode(*id),
-            0,
-            "store {id} left in import mode"
-        );
-    }
-    assert!(tc.cluster().paused_schedulers().is_empty());
-    assert!(tc.cluster().label_rules().is_empty());
+    assert_cluster_normal(&tc, "import");
     let left: Vec<_> = std::fs::read_dir(work.path().join("sorted-kv"))
         .unwrap()
         .flatten()

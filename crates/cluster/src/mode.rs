@@ -16,6 +16,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// Attempts at switching back to normal mode when an import ends (about 8 s of
+/// backoff with the default retry policy).
+const NORMAL_MODE_ATTEMPTS: u32 = 5;
+
 /// One store's import mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreMode {
@@ -180,8 +184,10 @@ impl ImportModeGuard {
         self.signalled.clone()
     }
 
-    /// Stops refreshing and switches every store back to normal mode; unlike import
-    /// mode, a failure here is returned, since normal mode is essential.
+    /// Stops refreshing and switches every store back to normal mode, retrying a
+    /// failed switch a few times (a store briefly unreachable at the end of an import
+    /// must not stay in import mode); unlike import mode, a lasting failure is returned,
+    /// since normal mode is essential.
     pub async fn finish(mut self) -> Result<()> {
         self.active = false;
         if let Some(t) = self.signal_task.take() {
@@ -190,7 +196,19 @@ impl ImportModeGuard {
         if let Some(r) = self.refresher.take() {
             r.stop().await;
         }
-        switch_mode(&self.cluster, SwitchMode::Normal).await
+        let retry = &self.cluster.options().retry;
+        let attempts = retry.max_attempts.clamp(1, NORMAL_MODE_ATTEMPTS);
+        let mut attempt = 1;
+        loop {
+            match switch_mode(&self.cluster, SwitchMode::Normal).await {
+                Err(e) if e.is_retryable() && attempt < attempts => {
+                    tracing::warn!(error = %e, attempt, "switching back to normal mode failed; retrying");
+                    tokio::time::sleep(retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
     }
 }
 

@@ -111,6 +111,17 @@ async fn store_down_and_dropped_write_streams() {
     .await;
 }
 
+/// A Write refused for a full disk (TiKV's DiskSpaceNotEnough import error) is retried:
+/// space may free up, unlike a full disk at ingest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_full_on_write_is_retried() {
+    ingest_under(
+        vec![FaultRule::next(Fault::DiskFull, Step::Write, 2).on_store(2)],
+        21,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_stores_only_slow_things_down() {
     ingest_under(

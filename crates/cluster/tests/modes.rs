@@ -116,3 +116,23 @@ async fn finish_reports_a_store_left_in_import_mode() {
     assert!(e.is_retryable() && e.to_string().contains("store 1"), "{e}");
     assert_eq!(modes(&sim), [1, 0, 0]);
 }
+
+/// Regression: one failed SwitchMode(Normal) at the end of an import (a store briefly
+/// unreachable) left that store in import mode; `finish` now retries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finish_retries_a_store_briefly_down_at_the_end() {
+    let sim = sim(Default::default()).await;
+    let c = connect(&sim).await;
+    let guard = ImportModeGuard::enter(&c, Duration::from_secs(60), false)
+        .await
+        .unwrap();
+    assert_eq!(modes(&sim), [1, 1, 1]);
+    // The first normal-mode call fails; the store is up again right after.
+    sim.inject("switch-mode:store-down".parse().unwrap());
+    guard
+        .finish()
+        .await
+        .expect("a retry switches the store back");
+    assert_eq!(modes(&sim), [0, 0, 0]);
+    assert_eq!(sim.fired_faults().len(), 1);
+}

@@ -116,6 +116,14 @@ async fn store_down_slow_and_dropped_write_stream_are_observable() {
         .unwrap()
         .server_is_busy
         .is_some());
+    // A full disk refuses a Write as TiKV does: an import error (gRPC Unknown), nothing
+    // staged.
+    let before = c.staged_files(2);
+    c.inject(FaultRule::next(Fault::DiskFull, Step::Write, 1).on_store(2));
+    let err = write(&c, 2, &meta, &pairs, 5).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unknown);
+    assert!(err.message().contains("DiskSpaceNotEnough"), "{err:?}");
+    assert_eq!(c.staged_files(2), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

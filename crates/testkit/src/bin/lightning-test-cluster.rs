@@ -45,7 +45,7 @@ struct Args {
     /// TiDB's status HTTP port; 0 = a free one.
     #[arg(long, default_value_t = 0)]
     tidb_status_port: u16,
-    /// A fault to inject, as `step:fault[:next=N|:p=P][:store=ID]`, for example
+    /// A fault to inject, as `step:fault[:next=N|:p=P][:after=K][:store=ID]`, for example
     /// `ingest:server-is-busy:next=2` or `write:slow=200ms:p=0.1:store=2` (repeatable).
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<String>,

@@ -20,7 +20,8 @@ pub enum Fault {
     StoreDown,
     /// The call is delayed by this long, then served normally.
     Slow(Duration),
-    /// Ingest is refused with `errorpb.DiskFull`.
+    /// The store's disk is full: Ingest is refused with `errorpb.DiskFull` (final), a
+    /// Write with TiKV's `DiskSpaceNotEnough` import error (retryable: space may free up).
     DiskFull,
     /// A Write stream is dropped by the server after its first message.
     DropWriteStream,
@@ -52,6 +53,24 @@ pub enum Trigger {
     NextCalls(u32),
     /// On each matching call with this probability (from the cluster's seeded rng).
     Probability(f64),
+    /// Lets the first `skip` matching calls through, then fires on each of the next `n`:
+    /// a fault at a chosen point of an import (e.g. the last SwitchMode calls).
+    AfterCalls {
+        /// Matching calls served normally first.
+        skip: u32,
+        /// Calls that then fail.
+        n: u32,
+    },
+}
+
+impl Trigger {
+    /// Whether the rule can never fire again.
+    fn spent(&self) -> bool {
+        matches!(
+            self,
+            Trigger::NextCalls(0) | Trigger::AfterCalls { skip: 0, n: 0 }
+        )
+    }
 }
 
 /// One injected fault: `fault` at `step` on `store` (any store when `None`) per `trigger`.
@@ -98,11 +117,13 @@ pub struct FaultSpecError {
 impl std::str::FromStr for FaultRule {
     type Err = FaultSpecError;
 
-    /// Parses `step:fault[:next=N|:p=P][:store=ID]` (for command-line flags), e.g.
-    /// `ingest:server-is-busy:next=2`, `write:slow=200ms:p=0.1:store=2`. Steps: write,
+    /// Parses `step:fault[:next=N|:p=P][:after=K][:store=ID]` (for command-line flags),
+    /// e.g. `ingest:server-is-busy:next=2`, `write:slow=200ms:p=0.1:store=2`,
+    /// `switch-mode:store-down:after=3` (the fourth call fails). Steps: write,
     /// ingest, split-region, coprocessor, duplicate-detect, switch-mode, any. Faults:
     /// server-is-busy, not-leader, epoch-not-match, store-down, slow=<go duration>,
-    /// disk-full, drop-write-stream. Without `next` or `p` the rule fires once.
+    /// disk-full, drop-write-stream. Without `next` or `p` the rule fires once; `after`
+    /// lets K matching calls through first and does not go with `p`.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let err = |why: &str| FaultSpecError {
             spec: spec.to_string(),
@@ -139,6 +160,7 @@ impl std::str::FromStr for FaultRule {
             store: None,
             trigger: Trigger::NextCalls(1),
         };
+        let mut skip = 0;
         for p in parts {
             let (k, v) = p.split_once('=').ok_or_else(|| err("expected key=value"))?;
             match k {
@@ -152,9 +174,16 @@ impl std::str::FromStr for FaultRule {
                     }
                     rule.trigger = Trigger::Probability(p);
                 }
+                "after" => skip = v.parse().map_err(|_| err("bad after"))?,
                 "store" => rule.store = Some(v.parse().map_err(|_| err("bad store"))?),
                 _ => return Err(err("unknown option")),
             }
+        }
+        if skip > 0 {
+            let Trigger::NextCalls(n) = rule.trigger else {
+                return Err(err("after goes with next, not p"));
+            };
+            rule.trigger = Trigger::AfterCalls { skip, n };
         }
         Ok(rule)
     }
@@ -193,13 +222,22 @@ impl Faults {
                 }
                 Trigger::NextCalls(_) => false,
                 Trigger::Probability(p) => rng.random_bool(p.clamp(0.0, 1.0)),
+                Trigger::AfterCalls { skip, .. } if *skip > 0 => {
+                    *skip -= 1;
+                    false
+                }
+                Trigger::AfterCalls { n, .. } if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                Trigger::AfterCalls { .. } => false,
             };
             if fires {
                 hit = Some(rule.fault.clone());
                 break;
             }
         }
-        self.rules.retain(|r| r.trigger != Trigger::NextCalls(0));
+        self.rules.retain(|r| !r.trigger.spent());
         if let Some(f) = &hit {
             self.fired.push((step, store, f.clone()));
         }
@@ -233,6 +271,8 @@ mod tests {
         assert_eq!((r.trigger, r.store), (Trigger::Probability(0.25), Some(2)));
         let r: FaultRule = "ingest:server-is-busy:next=3".parse().unwrap();
         assert_eq!(r, FaultRule::next(Fault::ServerIsBusy, Step::Ingest, 3));
+        let r: FaultRule = "switch-mode:store-down:after=3:next=2".parse().unwrap();
+        assert_eq!(r.trigger, Trigger::AfterCalls { skip: 3, n: 2 });
         let once: FaultRule = "any:store-down".parse().unwrap();
         assert_eq!(once.trigger, Trigger::NextCalls(1));
         for bad in [
@@ -242,9 +282,22 @@ mod tests {
             "nowhere:disk-full",
             "write:disk-full:p=2",
             "write:slow=fast",
+            "write:disk-full:p=0.5:after=2",
         ] {
             assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn after_calls_lets_k_calls_through_then_fires_n_times() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut f = Faults::default();
+        f.add("ingest:not-leader:after=2:next=2".parse().unwrap());
+        let hits: Vec<bool> = (0..6)
+            .map(|_| f.take(Step::Ingest, 1, &mut rng).is_some())
+            .collect();
+        assert_eq!(hits, [false, false, true, true, false, false]);
+        assert!(f.rules.is_empty(), "a spent rule is dropped");
     }
 
     #[test]

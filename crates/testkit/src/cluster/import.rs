@@ -198,6 +198,11 @@ impl ImportSst for ImportService {
             return Err(rpc_error("InvalidChunk".into()));
         };
         match fault {
+            // TiKV's Write checks the disk once the region is found (sst_service.rs
+            // impl_write -> check_import_resources): a store whose disk is not Normal
+            // answers Error::DiskSpaceNotEnough, a gRPC error like every import error
+            // (Unknown with the Debug text), after a 1-2 s pause left out here.
+            Some(Fault::DiskFull) => return Err(rpc_error("DiskSpaceNotEnough".into())),
             Some(Fault::DropWriteStream) => {
                 return Err(Status::aborted("write stream dropped by the store"))
             }
