@@ -307,14 +307,10 @@ async fn disk_full_at_ingest_fails_and_leaves_the_cluster_normal() {
     }
 }
 
-/// The failure names the full disk. It does not when the full disk hits the index
-/// engine's ingest while the data engine's is in flight: `import_table` (local/mod.rs)
-/// joins the two as `data_done.and(index_done)`, which keeps the data engine's
-/// `Cancelled` (the stop the index engine's failure raised) and drops the `DiskFull`,
-/// so the run ends with "stopped before the import finished" only. Slow ingests keep
-/// both engines in flight, so one of the first few points lands on an index engine.
+/// The failure names the full disk, also when it hits one engine's ingest while another's
+/// is in flight (whose `Cancelled`, caused by the stop, must not hide it). Slow ingests
+/// keep both engines in flight, so one of the first few points lands on an index engine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "local/mod.rs import_table reports the data engine's Cancelled instead of the index engine's DiskFull"]
 async fn disk_full_at_ingest_is_named_in_the_error() {
     for k in 0..6 {
         let rules = [
