@@ -332,7 +332,10 @@ mod decode_tests {
             round_trip(Datum::Uint(v), unsigned.clone());
         }
         round_trip(Datum::Float(-1.25), FieldType::new(ColumnType::Double));
-        round_trip(Datum::Bytes(b"x\xffy".to_vec()), FieldType::new(ColumnType::VarChar));
+        round_trip(
+            Datum::Bytes(b"x\xffy".to_vec()),
+            FieldType::new(ColumnType::VarChar),
+        );
         round_trip(Datum::Uint(3), FieldType::new(ColumnType::Enum));
         let value = Decimal::parse(b"-12.50").unwrap();
         round_trip(
