@@ -2,7 +2,7 @@
 //! the table's schema: `SELECT cols | * | HEX(col) | COUNT(*) | COUNT([DISTINCT] col) |
 //! SUM(col) | MIN(col) | MAX(col) FROM t [WHERE col op literal [AND …]] [ORDER BY col
 //! [DESC], …] [LIMIT n]`. What it cannot answer exactly as TiDB would (other expressions,
-//! TIMESTAMP / TIME / JSON / BIT / float-exponent renderings, virtual generated columns,
+//! TIME / BIT / float-exponent / uncertain JSON renderings, virtual generated columns,
 //! SUM of non-integers) is ER_NOT_SUPPORTED_YET, never an approximation.
 
 use std::cmp::Ordering;
@@ -322,7 +322,9 @@ fn render(info: &TableInfo, c: Col, d: &Datum, sql: &str) -> Result<Option<Strin
         }
         (_, Datum::Decimal { value, .. }) => value.to_string(),
         (ColumnType::Date, Datum::Time(t)) => format!("{:04}-{:02}-{:02}", t.year, t.month, t.day),
-        (ColumnType::DateTime, Datum::Time(t)) => {
+        // TIMESTAMP is stored in UTC and read in the session time zone, which is SYSTEM
+        // here, and the simulator's system_time_zone is UTC.
+        (ColumnType::DateTime | ColumnType::Timestamp, Datum::Time(t)) => {
             let mut s = format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
                 t.year, t.month, t.day, t.hour, t.minute, t.second
@@ -343,8 +345,56 @@ fn render(info: &TableInfo, c: Col, d: &Datum, sql: &str) -> Result<Option<Strin
             };
             String::from_utf8(b.to_vec()).map_err(|_| no())?
         }
+        (ColumnType::Json, Datum::Json(j)) => {
+            let v = lightning_encode::json::decode_json(j).map_err(corrupt)?;
+            let mut out = String::new();
+            json_text(&v, &mut out).ok_or_else(no)?;
+            out
+        }
         _ => return Err(no()),
     }))
+}
+
+/// TiDB's JSON text (`{"k": v, …}`, `[a, b]`), for the values whose rendering is certain:
+/// no floats, and strings of printable ASCII other than `<>&` (Go escapes those) plus
+/// `\n`, `\r`, `\t`.
+fn json_text(v: &serde_json::Value, out: &mut String) -> Option<()> {
+    use serde_json::Value as V;
+    match v {
+        V::Null | V::Bool(_) => out.push_str(&v.to_string()),
+        V::Number(n) if n.is_i64() || n.is_u64() => out.push_str(&n.to_string()),
+        V::Number(_) => return None,
+        V::String(s) => {
+            let plain = |c: char| (c.is_ascii_graphic() || c == ' ') && !"<>&".contains(c);
+            if !s.chars().all(|c| plain(c) || "\n\r\t".contains(c)) {
+                return None;
+            }
+            out.push_str(&serde_json::to_string(s).ok()?);
+        }
+        V::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                json_text(x, out)?;
+            }
+            out.push(']');
+        }
+        V::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                json_text(&V::String(k.clone()), out)?;
+                out.push_str(": ");
+                json_text(x, out)?;
+            }
+            out.push('}');
+        }
+    }
+    Some(())
 }
 
 fn hex(d: &Datum) -> Option<String> {
