@@ -299,3 +299,18 @@ fn explicit_tidb_rowid_column_is_the_handle() {
     let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
     assert!(e.set_columns(Some(&["_tidb_rowid".to_string()])).is_err());
 }
+
+/// `tidb_enable_clustered_index = ON` clusters a primary key that does not say otherwise;
+/// INT_ONLY clusters only a single integer one; explicit keywords always win.
+#[test]
+fn clustered_by_default_follows_the_session_setting() {
+    use lightning_encode::ddl::parse_create_table_with;
+    let composite = "CREATE TABLE t (s varchar(32), i INT, PRIMARY KEY (s, i))";
+    let on = parse_create_table_with(composite, 1, true).unwrap();
+    assert!(matches!(on.handle, HandleKind::Clustered { .. }));
+    let int_only = parse_create_table_with(composite, 1, false).unwrap();
+    assert_eq!(int_only.handle, HandleKind::RowId);
+    let explicit = "CREATE TABLE t (s varchar(32), PRIMARY KEY (s) NONCLUSTERED)";
+    let t = parse_create_table_with(explicit, 1, true).unwrap();
+    assert_eq!(t.handle, HandleKind::RowId);
+}

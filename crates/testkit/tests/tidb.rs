@@ -724,3 +724,24 @@ async fn checksum_reflects_the_store_not_the_encoder() {
     assert_eq!(held.kvs, 32);
     assert_ne!(held.crc, sent.crc);
 }
+
+/// CREATE TABLE follows `tidb_enable_clustered_index` (INT_ONLY unless set).
+#[test]
+fn clustered_index_setting_decides_the_default_primary_key_kind() {
+    let (tidb, _kv) = start();
+    let ddl = "CREATE TABLE c.{} (s varchar(8), i INT, PRIMARY KEY (s, i))";
+    tidb.query(&format!("CREATE DATABASE c; {}", ddl.replace("{}", "a")))
+        .unwrap();
+    assert_eq!(
+        tidb.query("SELECT @@tidb_enable_clustered_index").unwrap(),
+        [[Some("INT_ONLY".to_string())]]
+    );
+    tidb.query(&format!(
+        "SET GLOBAL tidb_enable_clustered_index = 1; {}",
+        ddl.replace("{}", "b")
+    ))
+    .unwrap();
+    let kind = |t: &str| tidb.table_info("c", t).unwrap().is_common_handle();
+    assert!(!kind("a"));
+    assert!(kind("b"));
+}
