@@ -314,3 +314,27 @@ fn clustered_by_default_follows_the_session_setting() {
     let t = parse_create_table_with(explicit, 1, true).unwrap();
     assert_eq!(t.handle, HandleKind::RowId);
 }
+
+/// Regression (conformance lightning_sqlmode): a latin1 column's length is in bytes, so a
+/// non-strict VARCHAR(1) keeps the first byte of a 4-byte emoji, as TiDB does; a utf8mb4
+/// column keeps the whole character.
+#[test]
+fn single_byte_charset_truncates_by_bytes() {
+    let t = parse_create_table(
+        "create table t (c varchar(1) charset latin1, u varchar(1) charset utf8mb4)",
+        1,
+    )
+    .unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[text("🤩"), text("🤩x")], 1, &mut out).unwrap();
+    let d = e.row_datums();
+    assert_eq!(d[0].to_string(), "0xF0");
+    assert_eq!(d[1].to_string(), "\"🤩\"");
+    let strict = EncodeOptions {
+        sql_mode: SqlMode::parse("STRICT_TRANS_TABLES"),
+        ..Default::default()
+    };
+    let mut e = Encoder::new(&t, strict).unwrap();
+    assert!(e.encode_row(&[text("ab"), text("a")], 1, &mut out).is_err());
+}
