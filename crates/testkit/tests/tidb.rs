@@ -277,6 +277,16 @@ fn selects_decode_stored_rows() {
         q("SELECT *, _tidb_rowid, hex(name) FROM s.u WHERE name = 'NAME-2' LIMIT 5"),
         ["2\tname-2\t2\t6E616D652D32"]
     );
+    tidb.query("CREATE TABLE s.d (x real primary key, name varchar(20))")
+        .unwrap();
+    load_rows(&kv, &tidb.table_info("s", "d").unwrap(), 4);
+    assert_eq!(q("SELECT count(1) FROM s.d WHERE x > 0"), ["4"]);
+    assert_eq!(q("SELECT sum(x) FROM s.d"), ["10"]);
+    assert_eq!(q("SELECT count(1), sum(x), min(x) FROM s.d"), ["4\t10\t1"]);
+    assert_eq!(
+        q("SELECT x FROM s.d WHERE x > 2 ORDER BY x DESC"),
+        ["4", "3"]
+    );
     let err = |sql: &str| tidb.query(sql).unwrap_err().code;
     assert_eq!(err("SELECT id, count(*) FROM s.t"), 1140);
     assert_eq!(err("SELECT _tidb_rowid FROM s.t"), 1054);

@@ -203,6 +203,7 @@ fn literal(info: &TableInfo, c: Col, lit: &str, is_str: bool) -> Option<Datum> {
         ColumnType::Char | ColumnType::VarChar | ColumnType::Blob if is_str => {
             Datum::Bytes(lit.as_bytes().to_vec())
         }
+        ColumnType::Float | ColumnType::Double if !is_str => Datum::Float(lit.parse().ok()?),
         ColumnType::Decimal => {
             let value = Decimal::parse(lit.as_bytes()).ok()?;
             Datum::Decimal {
@@ -315,11 +316,7 @@ fn render(info: &TableInfo, c: Col, d: &Datum, sql: &str) -> Result<Option<Strin
         {
             (*f as f32).to_string()
         }
-        (ColumnType::Double, Datum::Float(f))
-            if f.abs() < 1e15 && (*f == 0.0 || f.abs() >= 1e-4) =>
-        {
-            f.to_string()
-        }
+        (ColumnType::Double, Datum::Float(f)) => double_text(*f).ok_or_else(no)?,
         (_, Datum::Decimal { value, .. }) => value.to_string(),
         (ColumnType::Date, Datum::Time(t)) => format!("{:04}-{:02}-{:02}", t.year, t.month, t.day),
         // TIMESTAMP is stored in UTC and read in the session time zone, which is SYSTEM
@@ -397,6 +394,11 @@ fn json_text(v: &serde_json::Value, out: &mut String) -> Option<()> {
     Some(())
 }
 
+/// A DOUBLE as TiDB prints it, for magnitudes printed without an exponent.
+fn double_text(f: f64) -> Option<String> {
+    (f.abs() < 1e15 && (f == 0.0 || f.abs() >= 1e-4)).then(|| f.to_string())
+}
+
 fn hex(d: &Datum) -> Option<String> {
     match d {
         Datum::Bytes(b) => Some(b.iter().map(|x| format!("{x:02X}")).collect()),
@@ -422,17 +424,22 @@ fn aggregate(
         }
         Agg::Sum(c) => {
             let mut sum: Option<i128> = None;
+            let mut fsum: Option<f64> = None;
             for d in non_null(c) {
-                let v = match d {
-                    Datum::Int(v) => i128::from(v),
-                    Datum::Uint(v) if matches!(c, Col::RowId) || !is_enum_like(info, c) => {
-                        i128::from(v)
+                match d {
+                    Datum::Int(v) => *sum.get_or_insert(0) += i128::from(v),
+                    Datum::Uint(v) if !is_enum_like(info, c) => {
+                        *sum.get_or_insert(0) += i128::from(v)
                     }
+                    // SUM of FLOAT / DOUBLE is a DOUBLE.
+                    Datum::Float(v) => *fsum.get_or_insert(0.0) += v,
                     _ => return Err(SqlError::unsupported(sql)),
-                };
-                sum = Some(sum.unwrap_or(0) + v);
+                }
             }
-            sum.map(|s| s.to_string())
+            match fsum {
+                Some(f) => Some(double_text(f).ok_or_else(|| SqlError::unsupported(sql))?),
+                None => sum.map(|s| s.to_string()),
+            }
         }
         Agg::Min(c) | Agg::Max(c) => {
             let want = if matches!(a, Agg::Min(_)) {
