@@ -287,7 +287,17 @@ fn selects_decode_stored_rows() {
         q("SELECT x FROM s.d WHERE x > 2 ORDER BY x DESC"),
         ["4", "3"]
     );
+    tidb.query(
+        "CREATE TABLE s.v (id INT PRIMARY KEY, name VARCHAR(20), w INT AS (id + 1) VIRTUAL)",
+    )
+    .unwrap();
+    load_rows(&kv, &tidb.table_info("s", "v").unwrap(), 2);
+    assert_eq!(q("SELECT id FROM s.v ORDER BY id DESC"), ["2", "1"]);
     let err = |sql: &str| tidb.query(sql).unwrap_err().code;
+    // A virtual column's value would need its expression evaluated.
+    assert_eq!(err("SELECT w FROM s.v"), 1235);
+    assert_eq!(err("SELECT * FROM s.v"), 1235);
+    assert_eq!(err("SELECT id FROM s.v WHERE w = 2"), 1235);
     assert_eq!(err("SELECT id, count(*) FROM s.t"), 1140);
     assert_eq!(err("SELECT _tidb_rowid FROM s.t"), 1054);
     assert_eq!(err("SELECT sum(name) FROM s.t"), 1235);

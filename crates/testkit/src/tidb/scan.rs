@@ -122,15 +122,7 @@ fn corrupt(what: impl std::fmt::Display) -> SqlError {
 }
 
 /// Decodes every record of `info`.
-fn scan_rows(e: &Engine, info: &TableInfo, sql: &str) -> Result<Vec<Row>, SqlError> {
-    let virtual_col = info
-        .columns
-        .iter()
-        .any(|c| c.generated.as_ref().is_some_and(|g| !g.stored));
-    if virtual_col {
-        // Reading a virtual column means evaluating its expression.
-        return Err(SqlError::unsupported(sql));
-    }
+fn scan_rows(e: &Engine, info: &TableInfo) -> Result<Vec<Row>, SqlError> {
     let mut rows = Vec::new();
     for (k, v) in super::show::record_range(e, info.id) {
         let handle = match decode_key(&k).map_err(corrupt)? {
@@ -144,6 +136,11 @@ fn scan_rows(e: &Engine, info: &TableInfo, sql: &str) -> Result<Vec<Row>, SqlErr
         let row = RowV2::parse(&v).map_err(corrupt)?;
         let mut cells = Vec::with_capacity(info.columns.len());
         for c in &info.columns {
+            if is_virtual(c) {
+                // Not stored; `select` refuses statements that read it.
+                cells.push(Datum::Null);
+                continue;
+            }
             let d = match row.get(c.id as u32) {
                 Some(Some(raw)) => decode_v2_value(raw, &c.ft).map_err(corrupt)?,
                 Some(None) => Datum::Null,
@@ -458,6 +455,10 @@ fn aggregate(
     })
 }
 
+fn is_virtual(c: &ColumnInfo) -> bool {
+    c.generated.as_ref().is_some_and(|g| !g.stored)
+}
+
 fn is_enum_like(info: &TableInfo, c: Col) -> bool {
     match c {
         Col::RowId => false,
@@ -534,7 +535,27 @@ pub(super) fn select(e: &Engine, info: &TableInfo, items: &[Item], c: &mut Cur, 
             ));
         }
     }
-    let mut rows = scan_rows(e, info, sql)?;
+    // Reading a virtual generated column means evaluating its expression.
+    let mut used: Vec<Col> = exprs
+        .iter()
+        .filter_map(|x| match x {
+            Expr::Col(c) | Expr::Hex(c) => Some(*c),
+            Expr::Agg(Agg::Count(c) | Agg::CountDistinct(c) | Agg::Sum(c))
+            | Expr::Agg(Agg::Min(c) | Agg::Max(c)) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    used.extend(preds.iter().map(|p| match p {
+        Pred::Cmp(c, ..) | Pred::IsNull(c, _) => *c,
+    }));
+    used.extend(order.iter().map(|o| o.0));
+    if used
+        .iter()
+        .any(|c| matches!(c, Col::Real(i) if is_virtual(&info.columns[*i])))
+    {
+        return Err(SqlError::unsupported(sql));
+    }
+    let mut rows = scan_rows(e, info)?;
     rows.retain(|r| preds.iter().all(|p| keep(info, r, p)));
     if aggs > 0 {
         let mut out = Vec::new();
