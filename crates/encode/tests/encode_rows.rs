@@ -327,7 +327,8 @@ fn single_byte_charset_truncates_by_bytes() {
     .unwrap();
     let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
     let mut out = KvPairs::new();
-    e.encode_row(&[text("🤩"), text("🤩x")], 1, &mut out).unwrap();
+    e.encode_row(&[text("🤩"), text("🤩x")], 1, &mut out)
+        .unwrap();
     let d = e.row_datums();
     assert_eq!(d[0].to_string(), "0xF0");
     assert_eq!(d[1].to_string(), "\"🤩\"");
