@@ -293,6 +293,34 @@ fn selects_decode_stored_rows() {
     .unwrap();
     load_rows(&kv, &tidb.table_info("s", "v").unwrap(), 2);
     assert_eq!(q("SELECT id FROM s.v ORDER BY id DESC"), ["2", "1"]);
+    // Decimals compare by value whatever their scale.
+    tidb.query("CREATE TABLE s.m (id INT PRIMARY KEY, d DECIMAL(6,2))")
+        .unwrap();
+    let m = tidb.table_info("s", "m").unwrap();
+    let mut enc = Encoder::new(&m, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    for (i, d) in [(1, "10.5"), (2, "9.75"), (3, "-1")] {
+        let id = i.to_string();
+        let row = [
+            Field {
+                kind: FieldKind::Number,
+                bytes: id.as_bytes(),
+            },
+            Field {
+                kind: FieldKind::Number,
+                bytes: d.as_bytes(),
+            },
+        ];
+        enc.encode_row(&row, i, &mut out).unwrap();
+    }
+    for p in out.iter() {
+        kv.put(p.key, p.value);
+    }
+    assert_eq!(
+        q("SELECT id, d FROM s.m WHERE d > 9.8 ORDER BY d"),
+        ["1\t10.50"]
+    );
+    assert_eq!(q("SELECT min(d), max(d) FROM s.m"), ["-1.00\t10.50"]);
     let err = |sql: &str| tidb.query(sql).unwrap_err().code;
     // A virtual column's value would need its expression evaluated.
     assert_eq!(err("SELECT w FROM s.v"), 1235);

@@ -169,6 +169,13 @@ fn sort_key(info: &TableInfo, c: Col, d: &Datum) -> Vec<u8> {
         (Col::Real(i), Datum::Bytes(b)) if info.columns[i].ft.is_string() => {
             Datum::Bytes(info.columns[i].ft.collation.key(b))
         }
+        // One binary layout for every decimal (the widest), so that values of different
+        // scales compare by value.
+        (_, Datum::Decimal { value, .. }) => Datum::Decimal {
+            value: *value,
+            prec: 65,
+            frac: 30,
+        },
         _ => d.clone(),
     };
     // Only Datum::Max fails to encode, and rows never hold it.
@@ -332,7 +339,7 @@ fn render(info: &TableInfo, c: Col, d: &Datum, sql: &str) -> Result<Option<Strin
         }
         (ColumnType::Char | ColumnType::VarChar | ColumnType::Blob, Datum::Bytes(b)) => {
             // CHAR reads back without its trailing spaces (PAD_CHAR_TO_FULL_LENGTH off).
-            let b = if ft.tp == ColumnType::Char && ft.charset != "binary" {
+            let b = if is_char(info, c) {
                 b.trim_ascii_end()
             } else {
                 b
@@ -453,6 +460,12 @@ fn aggregate(
             }
         }
     })
+}
+
+/// A non-binary CHAR column: read back without its trailing spaces.
+fn is_char(info: &TableInfo, c: Col) -> bool {
+    matches!(c, Col::Real(i)
+        if info.columns[i].ft.tp == ColumnType::Char && info.columns[i].ft.charset != "binary")
 }
 
 fn is_virtual(c: &ColumnInfo) -> bool {
@@ -592,6 +605,9 @@ pub(super) fn select(e: &Engine, info: &TableInfo, items: &[Item], c: &mut Cur, 
                 Expr::Col(col) => render(info, *col, &r.get(*col), sql)?,
                 Expr::Hex(col) => match r.get(*col) {
                     Datum::Null => None,
+                    Datum::Bytes(b) if is_char(info, *col) => {
+                        Some(hex(&Datum::Bytes(b.trim_ascii_end().to_vec())).unwrap_or_default())
+                    }
                     d => Some(hex(&d).ok_or_else(|| SqlError::unsupported(sql))?),
                 },
                 Expr::Const(n) => Some(n.clone()),
