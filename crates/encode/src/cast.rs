@@ -208,9 +208,13 @@ pub fn cast_value(
             }
             let buf = out.bytes_buf();
             buf.extend_from_slice(src);
-            // length check: characters for text types, bytes for binary and TEXT/BLOB limits
+            // length check: characters for text types, bytes for binary and TEXT/BLOB limits;
+            // a single-byte charset's characters are its bytes (TiDB counts runes only for
+            // utf8 / utf8mb4), so a latin1 VARCHAR(1) keeps one byte of a multi-byte input.
             let limit = ft.flen as usize;
-            let too_long = if ft.tp == T::Blob || binary {
+            let single_byte = matches!(ft.charset.as_str(), "latin1" | "ascii");
+            let by_bytes = ft.tp == T::Blob || binary || single_byte;
+            let too_long = if by_bytes {
                 buf.len() > limit
             } else {
                 char_len(buf) > limit
@@ -219,7 +223,7 @@ pub fn cast_value(
                 if strict {
                     return Err("data too long".into());
                 }
-                let cut = if ft.tp == T::Blob || binary {
+                let cut = if by_bytes {
                     limit
                 } else {
                     char_boundary(buf, limit)

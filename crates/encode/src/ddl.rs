@@ -332,8 +332,20 @@ struct PendingIndex {
     clustered: Option<bool>,
 }
 
-/// Parses a `CREATE TABLE` statement into a [`TableInfo`] with id `table_id`.
+/// Parses a `CREATE TABLE` statement into a [`TableInfo`] with id `table_id`, as TiDB
+/// does under `tidb_enable_clustered_index = INT_ONLY`.
 pub fn parse_create_table(sql: &str, table_id: i64) -> Result<TableInfo, SchemaError> {
+    parse_create_table_with(sql, table_id, false)
+}
+
+/// [`parse_create_table`] with `clustered_by_default` = whether a primary key that says
+/// neither CLUSTERED nor NONCLUSTERED is clustered (`tidb_enable_clustered_index = ON`)
+/// or only when it is a single integer column (`INT_ONLY`, `OFF`).
+pub fn parse_create_table_with(
+    sql: &str,
+    table_id: i64,
+    clustered_by_default: bool,
+) -> Result<TableInfo, SchemaError> {
     let toks = Lexer {
         s: sql.as_bytes(),
         pos: 0,
@@ -550,7 +562,7 @@ pub fn parse_create_table(sql: &str, table_id: i64) -> Result<TableInfo, SchemaE
                 };
                 continue;
             }
-            if ix.clustered == Some(true) {
+            if ix.clustered.unwrap_or(clustered_by_default) {
                 handle = HandleKind::Clustered {
                     index: indices.len(),
                 };

@@ -67,8 +67,10 @@ pub struct Encoder<'t> {
     /// The session's cast settings but in UTC, for defaults TiDB stores in UTC.
     utc_cast: CastContext,
     opts: EncodeOptions,
-    /// field position -> column offset
+    /// field position -> column offset ([`ROWID_FIELD`] for an explicit `_tidb_rowid`)
     field_map: Vec<usize>,
+    /// The explicit `_tidb_rowid` of the row being encoded, if the fields carry one.
+    explicit_row_id: Option<i64>,
     /// column offset -> whether a field supplies it
     supplied: Vec<bool>,
     row: Vec<Datum>,
@@ -133,6 +135,7 @@ impl<'t> Encoder<'t> {
             },
             opts,
             field_map: Vec::new(),
+            explicit_row_id: None,
             supplied: vec![false; n],
             row: vec![Datum::Null; n],
             key_datums: Vec::new(),
@@ -162,17 +165,25 @@ impl<'t> Encoder<'t> {
             ),
             Some(names) => {
                 for n in names {
-                    let c = self
-                        .table
-                        .column(n)
-                        .ok_or_else(|| RowError::UnknownColumn(n.clone()))?;
-                    self.field_map.push(c.offset);
+                    match self.table.column(n) {
+                        Some(c) => self.field_map.push(c.offset),
+                        // A dump of a table without a handle column may carry the hidden
+                        // row id, which then keys the row (as TiDB's own INSERT allows).
+                        None if n.eq_ignore_ascii_case("_tidb_rowid")
+                            && self.table.handle == HandleKind::RowId =>
+                        {
+                            self.field_map.push(ROWID_FIELD)
+                        }
+                        None => return Err(RowError::UnknownColumn(n.clone())),
+                    }
                 }
             }
         }
         self.supplied.iter_mut().for_each(|s| *s = false);
         for &o in &self.field_map {
-            self.supplied[o] = true;
+            if o != ROWID_FIELD {
+                self.supplied[o] = true;
+            }
         }
         Ok(())
     }
@@ -191,7 +202,8 @@ impl<'t> Encoder<'t> {
         row_id: i64,
         out: &mut KvPairs,
     ) -> Result<(), RowError> {
-        if fields.len() != self.field_map.len() {
+        // `VALUES ()` is a row of defaults, as in TiDB's INSERT; other counts must match.
+        if !fields.is_empty() && fields.len() != self.field_map.len() {
             return Err(RowError::ColumnCount {
                 expected: self.field_map.len(),
                 got: fields.len(),
@@ -220,7 +232,21 @@ impl<'t> Encoder<'t> {
 
     fn cast_row(&mut self, fields: &[Field<'_>], row_id: i64) -> Result<(), RowError> {
         let table = self.table;
+        let all_default = fields.is_empty();
+        self.explicit_row_id = None;
         for (f, &off) in fields.iter().zip(&self.field_map) {
+            if off == ROWID_FIELD {
+                let id = std::str::from_utf8(f.bytes)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+                    .filter(|_| f.kind != FieldKind::Null)
+                    .ok_or_else(|| RowError::Cast {
+                        column: "_tidb_rowid".into(),
+                        message: "not an integer row id".into(),
+                    })?;
+                self.explicit_row_id = Some(id);
+                continue;
+            }
             let c = &table.columns[off];
             cast_value(f.kind, f.bytes, &c.ft, &self.cast, &mut self.row[off])
                 .map_err(|m| Self::cast_err(c, format!("{m} {}", shown(f.bytes))))?;
@@ -231,7 +257,7 @@ impl<'t> Encoder<'t> {
                 self.row[off] = Datum::Null;
                 continue;
             }
-            if !self.supplied[off] {
+            if all_default || !self.supplied[off] {
                 self.fill_default(c)?;
             }
             let d = &self.row[off];
@@ -350,8 +376,9 @@ impl<'t> Encoder<'t> {
             HandleKind::IntPk { offset } => Some(datum_as_i64(&self.row[*offset])),
             HandleKind::RowId => {
                 // The allocator is rebased on the plain id; the key carries the shard.
-                self.max_ids.row_id = self.max_ids.row_id.max(row_id);
-                Some(shard_row_id(row_id, table.shard_row_id_bits))
+                let id = self.explicit_row_id.unwrap_or(row_id);
+                self.max_ids.row_id = self.max_ids.row_id.max(id);
+                Some(shard_row_id(id, table.shard_row_id_bits))
             }
             HandleKind::Clustered { index } => {
                 let ix = &table.indices[*index];
@@ -520,6 +547,9 @@ fn prefix<'b>(b: &'b [u8], c: &ColumnInfo, len: Option<u32>) -> &'b [u8] {
         Some(n) => &b[..char_boundary(b, n as usize)],
     }
 }
+
+/// [`Encoder::field_map`] entry of an explicit `_tidb_rowid` field.
+const ROWID_FIELD: usize = usize::MAX;
 
 fn datum_as_i64(d: &Datum) -> i64 {
     match d {

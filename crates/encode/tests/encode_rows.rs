@@ -250,3 +250,92 @@ fn ai_ci_unique_keys_collide_for_equal_strings() {
         .collect();
     assert_eq!(keys[0], keys[1]);
 }
+
+/// Regression (conformance lightning_checkpoint_timestamp): `INSERT … VALUES ()` is a row
+/// of defaults, as TiDB's own INSERT reads it; a partial row is still a count error.
+#[test]
+fn empty_values_row_takes_every_default() {
+    let t = parse_create_table(
+        "create table t (a int default 7, b varchar(4) default 'x')",
+        1,
+    )
+    .unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[], 1, &mut out).unwrap();
+    let kvs: Vec<_> = out.iter().collect();
+    let row = RowV2::parse(kvs[0].value).unwrap();
+    assert_eq!(row.get(1), Some(Some(&[7u8][..])));
+    assert_eq!(row.get(2), Some(Some(&b"x"[..])));
+    assert!(e.encode_row(&[num("1")], 2, &mut out).is_err());
+}
+
+/// Regression (conformance lightning_tidb_rowid): an `INSERT (…, _tidb_rowid)` column list
+/// keys a handle-less table's rows by the given row ids, and the max id follows them.
+#[test]
+fn explicit_tidb_rowid_column_is_the_handle() {
+    let t = parse_create_table("create table t (a varchar(6) primary key, b int)", 9).unwrap();
+    assert_eq!(t.handle, HandleKind::RowId);
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let cols = ["a".to_string(), "_tidb_rowid".to_string(), "b".to_string()];
+    e.set_columns(Some(&cols)).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[text("x"), num("79995"), num("11")], 1, &mut out)
+        .unwrap();
+    let kvs: Vec<_> = out.iter().collect();
+    match decode_key(kvs[0].key).unwrap() {
+        DecodedKey::Record {
+            handle: DecodedHandle::Int(h),
+            ..
+        } => assert_eq!(h, 79995),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.max_ids.row_id, 79995);
+    assert!(e
+        .encode_row(&[text("y"), text("nope"), num("1")], 2, &mut out)
+        .is_err());
+    // A table keyed by its own primary key has no hidden row id to set.
+    let t = parse_create_table("create table t (a int primary key)", 9).unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    assert!(e.set_columns(Some(&["_tidb_rowid".to_string()])).is_err());
+}
+
+/// `tidb_enable_clustered_index = ON` clusters a primary key that does not say otherwise;
+/// INT_ONLY clusters only a single integer one; explicit keywords always win.
+#[test]
+fn clustered_by_default_follows_the_session_setting() {
+    use lightning_encode::ddl::parse_create_table_with;
+    let composite = "CREATE TABLE t (s varchar(32), i INT, PRIMARY KEY (s, i))";
+    let on = parse_create_table_with(composite, 1, true).unwrap();
+    assert!(matches!(on.handle, HandleKind::Clustered { .. }));
+    let int_only = parse_create_table_with(composite, 1, false).unwrap();
+    assert_eq!(int_only.handle, HandleKind::RowId);
+    let explicit = "CREATE TABLE t (s varchar(32), PRIMARY KEY (s) NONCLUSTERED)";
+    let t = parse_create_table_with(explicit, 1, true).unwrap();
+    assert_eq!(t.handle, HandleKind::RowId);
+}
+
+/// Regression (conformance lightning_sqlmode): a latin1 column's length is in bytes, so a
+/// non-strict VARCHAR(1) keeps the first byte of a 4-byte emoji, as TiDB does; a utf8mb4
+/// column keeps the whole character.
+#[test]
+fn single_byte_charset_truncates_by_bytes() {
+    let t = parse_create_table(
+        "create table t (c varchar(1) charset latin1, u varchar(1) charset utf8mb4)",
+        1,
+    )
+    .unwrap();
+    let mut e = Encoder::new(&t, EncodeOptions::default()).unwrap();
+    let mut out = KvPairs::new();
+    e.encode_row(&[text("🤩"), text("🤩x")], 1, &mut out)
+        .unwrap();
+    let d = e.row_datums();
+    assert_eq!(d[0].to_string(), "0xF0");
+    assert_eq!(d[1].to_string(), "\"🤩\"");
+    let strict = EncodeOptions {
+        sql_mode: SqlMode::parse("STRICT_TRANS_TABLES"),
+        ..Default::default()
+    };
+    let mut e = Encoder::new(&t, strict).unwrap();
+    assert!(e.encode_row(&[text("ab"), text("a")], 1, &mut out).is_err());
+}

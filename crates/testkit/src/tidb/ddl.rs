@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lightning_encode::ddl::parse_create_table;
+use lightning_encode::ddl::parse_create_table_with;
 use lightning_encode::SchemaError;
 
 use super::catalog::{Catalog, Database, Table};
@@ -29,6 +29,10 @@ pub(super) fn create(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res
     if c.kw("LIKE") {
         return Err(SqlError::unsupported(sql));
     }
+    // ON makes a primary key without CLUSTERED / NONCLUSTERED clustered; INT_ONLY (the
+    // default here) and OFF only a single integer one.
+    let clustered =
+        super::vars::get(e, s, "tidb_enable_clustered_index")?.eq_ignore_ascii_case("ON");
     let mut cat = e.cat();
     let d = cat.db(&db).ok_or_else(|| SqlError::bad_db(&db))?;
     if d.tables.contains_key(&name.to_lowercase()) {
@@ -43,7 +47,7 @@ pub(super) fn create(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res
         ));
     }
     let sql = inherit_db_charset(sql, d);
-    let info = parse_create_table(&sql, 0).map_err(schema_err)?;
+    let info = parse_create_table_with(&sql, 0, clustered).map_err(schema_err)?;
     // TiDB's DDL submitter takes ids from the one global allocator for the new objects
     // first and for the DDL job after them (pkg/ddl/job_submitter.go, assignGIDsForJobs).
     let id = cat.alloc_id();

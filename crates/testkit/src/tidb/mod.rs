@@ -24,6 +24,7 @@ mod lex;
 mod prepared;
 mod proto;
 mod query;
+mod scan;
 mod show;
 mod showcreate;
 mod sql;

@@ -1,5 +1,5 @@
 //! Queries: `SELECT` (functions, variables, `COUNT(*)` and existence probes on user
-//! tables, filtered reads of the virtual tables) and the `UPDATE mysql.tidb` Lightning uses
+//! tables, decoded reads of them in [`super::scan`], filtered reads of the virtual tables) and the `UPDATE mysql.tidb` Lightning uses
 //! to stretch the GC life time. `SHOW …` and `ADMIN CHECKSUM TABLE` live in [`super::show`].
 
 use lightning_encode::TableInfo;
@@ -7,6 +7,7 @@ use lightning_encode::TableInfo;
 use super::infoschema::{self, Virtual};
 use super::lex::Tok;
 use super::proto::Column;
+use super::scan::Item;
 use super::sql::{qualify, Cur, Engine, Outcome, Res, Session, SqlError};
 use super::vars;
 
@@ -45,9 +46,6 @@ fn expr_text(toks: &[Tok]) -> String {
     }
     out
 }
-
-/// One select-list item: its tokens and its `AS` alias.
-type Item = (Vec<Tok>, Option<String>);
 
 /// Splits the select list into items up to FROM or the end.
 fn select_list(c: &mut Cur) -> Result<Vec<Item>, SqlError> {
@@ -148,12 +146,20 @@ fn select(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
             c.bump();
         }
     }
+    let info = table_info(e, &db, &t)?;
+    let fast = match items.as_slice() {
+        [(toks, _)] => count_star(toks) || matches!(toks.as_slice(), [Tok::Num(_)]),
+        _ => false,
+    };
+    if !fast || c.is_kw("WHERE") || c.is_kw("ORDER") {
+        // Anything beyond a count or an existence probe decodes the rows.
+        return super::scan::select(e, &info, &items, c, sql);
+    }
     let limit = limit(c)?;
-    // Anything else (WHERE, GROUP BY, …) is valid SQL the simulator does not evaluate.
+    // Anything else (GROUP BY, …) is valid SQL the simulator does not evaluate.
     if c.finish().is_err() {
         return Err(SqlError::unsupported(sql));
     }
-    let info = table_info(e, &db, &t)?;
     let records = super::show::record_range(e, info.id);
     match items.as_slice() {
         [(toks, alias)] if count_star(toks) => {

@@ -42,7 +42,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("tidb_build_stats_concurrency", "2"),
     ("tidb_checksum_table_concurrency", "4"),
     ("tidb_distsql_scan_concurrency", "15"),
-    ("tidb_enable_clustered_index", "ON"),
+    ("tidb_enable_clustered_index", "INT_ONLY"),
     ("tidb_explicit_request_source_type", ""),
     ("tidb_gc_life_time", "10m0s"),
     ("tidb_index_serial_scan_concurrency", "1"),
