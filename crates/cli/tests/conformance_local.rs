@@ -21,19 +21,22 @@
 //!   encoder does not evaluate; `disk-quota` is not implemented on this backend either.
 //! - lightning_fail_fast: `on-duplicate = "error"` of the logical backend (upstream runs it
 //!   with the tidb backend only).
-//! - lightning_duplicate_detection: local-backend duplicate detection (not implemented;
+//! - lightning_duplicate_detection: duplicates resolved by removal/replacement (not implemented;
 //!   upstream disabled the case).
-//! - lightning_checkpoint_dirty_tableid: checkpoints, which this backend does not have yet.
+//! - lightning_checkpoint_dirty_tableid: crashes the import with failpoints at chosen
+//!   steps (resume after kills is tested in `resume_local.rs` instead).
 //! - lightning_parquet, lightning_checkpoint_parquet: Parquet (not implemented; the latter's
 //!   data is not in the corpus either).
 //!
 //! Cases run partially, and why:
 //! - lightning_checkpoint, lightning_checkpoint_chunks, lightning_checkpoint_engines,
 //!   lightning_checkpoint_columns, lightning_checkpoint_engines_order,
-//!   lightning_checkpoint_timestamp, lightning_local_backend: the import alone (no
-//!   checkpoints on this backend, no failpoints), checking the final data.
+//!   lightning_checkpoint_timestamp, lightning_local_backend: the import alone, checking the
+//!   final data (upstream kills it at failpoints and resumes; `resume_local.rs` kills and
+//!   resumes this backend at seeded moments instead). The harness turns checkpoints off.
 //! - lightning_checkpoint_error_destroy: without checkpoints: bad-data/ fails, then
-//!   good-data/ imports (upstream cleans up with `--checkpoint-error-destroy` between).
+//!   good-data/ imports (upstream clears the failure with `--checkpoint-error-destroy`
+//!   between; that step is tested on this backend in `resume_local.rs`).
 //! - lightning_file_routing: table `fr.tbl` only (`fr.v` is a view).
 //! - lightning_generated_columns: table `virtual_only` only, without reading its virtual
 //!   columns; the others have stored generated columns or indexes on generated columns,
@@ -42,18 +45,6 @@
 //! - lightning_s3, lightning_gcs: their dumps, from a local folder (no object storage).
 //! - lightning_error_summary: the rows upstream inserts beforehand come from a first import;
 //!   whether b is imported after a and c fail depends on scheduling here.
-//! - lightning_incremental: only the first import (data/). The second (data1/ into the
-//!   non-empty tables) fails because of a local-backend bug (`crates/lightning/src/local`,
-//!   being rewritten): row ids and missing auto-increment values start at 1 in every
-//!   import (`KvEncoder::next_row_id = chunk.row_id_base + 1`) instead of above the table's
-//!   current allocator base, so data1's rows overwrite unique-index entries of data's; and
-//!   the remote checksum, which includes the rows already there, is compared with the
-//!   encoded rows' alone. Upstream gives ids 4, 5, 6 and passes.
-//! - lightning_tidb_rowid: the same bug puts `pre_rebase`'s row at `_tidb_rowid` 1, not at
-//!   70000 (its AUTO_INCREMENT=70000 is the allocator's base upstream), so that value is not
-//!   checked; and `post::rebase_auto_ids` rebases only tables with an AUTO_INCREMENT column,
-//!   while upstream also rebases the row-id allocator of tables keyed by `_tidb_rowid`
-//!   (`non_pk`, `explicit_tidb_rowid`, `pre_rebase`), so their rebase is not checked.
 
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use std::path::{Path, PathBuf};
@@ -856,17 +847,18 @@ fn lightning_tidb_rowid() {
         ),
         ("SELECT _tidb_rowid FROM rowid.non_pk WHERE pk = 'five'", "5"),
         ("SELECT _tidb_rowid FROM rowid.explicit_tidb_rowid WHERE pk = 'five'", "5"),
-        // Upstream's row lands at _tidb_rowid 70000 (the AUTO_INCREMENT=70000 option is the
-        // row-id allocator's base); our local backend numbers it 1: see the top comment.
-        ("SELECT count(*) FROM rowid.pre_rebase", "1"),
+        // AUTO_INCREMENT=70000 is the row-id allocator's base: the row lands at 70000.
+        ("SELECT count(*), max(_tidb_rowid) FROM rowid.pre_rebase", "1\t70000"),
         ("SELECT count(*) FROM rowid.specific_auto_inc", "5"),
     ]);
     // The allocator is rebased past every imported id: upstream's next inserts get id > 37
     // and _tidb_rowid > 22, and _tidb_rowid / b > 80000 (above the explicit 79995..79999).
-    // (Upstream also rebases non_pk, explicit_tidb_rowid and pre_rebase, which have only
-    // the row id; ours does not: see the top comment.)
+    // Tables with only the row id are rebased too: their next rows go above the imported.
     assert!(next_auto_id(&c, "rowid", "non_pk_auto_inc") > 37);
     assert!(next_auto_id(&c, "rowid", "specific_auto_inc") > 79999);
+    assert!(next_auto_id(&c, "rowid", "non_pk") > 10);
+    assert!(next_auto_id(&c, "rowid", "explicit_tidb_rowid") > 10);
+    assert!(next_auto_id(&c, "rowid", "pre_rebase") > 70000);
 }
 
 #[test]
@@ -919,7 +911,17 @@ fn lightning_incremental() {
         )]);
     };
     check(3, "a,b,c", "6");
-    // The second half (data1/ into the now non-empty tables) is not run: see the top comment.
+    // data1/ into the now non-empty tables: the empty-target precheck must be off; ids
+    // continue above the allocators the first import rebased, and the checksum counts the
+    // rows the tables held before.
+    c.run(
+        Some("config.toml"),
+        "data1",
+        "[lightning]\ncheck-requirements = false\n",
+        &[],
+    )
+    .assert_ok();
+    check(6, "a,b,c,d,e,f", "21");
 }
 
 #[test]

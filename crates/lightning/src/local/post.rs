@@ -5,6 +5,7 @@ use super::{err, Ctx};
 use crate::LightningError;
 use lightning_cluster::KeyRange;
 use lightning_config::{Config, PostOpLevel};
+use lightning_encode::table::HandleKind;
 use lightning_encode::{key, KvChecksum, MaxIds, TableInfo};
 use mysql_async::prelude::Queryable;
 use std::sync::Arc;
@@ -125,7 +126,31 @@ async fn sql_checksum(ctx: &Ctx, table: &str) -> Result<KvChecksum, LightningErr
     })
 }
 
-/// `[post-restore] checksum`: compares what the cluster holds with the local checksum.
+/// The table's checksum as the cluster holds it now: TiKV's coprocessor over the record and
+/// index ranges, or `ADMIN CHECKSUM TABLE` with `checksum-via-sql`.
+pub(super) async fn remote_checksum(
+    ctx: &Arc<Ctx>,
+    name: &str,
+    db: &str,
+    table: &str,
+    info: &TableInfo,
+) -> Result<KvChecksum, LightningError> {
+    if ctx.cfg.post_restore.checksum_via_sql {
+        return sql_checksum(ctx, &quoted(db, table)).await;
+    }
+    let ts = ctx
+        .cluster
+        .commit_ts()
+        .await
+        .map_err(|e| err(format!("{name}: getting a ts from PD: {e}")))?;
+    ctx.cluster
+        .checksum_ranges(&checksum_ranges(info), ts)
+        .await
+        .map_err(|e| err(format!("{name}: remote checksum: {e}")))
+}
+
+/// `[post-restore] checksum`: compares what the cluster holds with `local`, the checksum of
+/// what was encoded plus that of the rows the table held before (an incremental import).
 pub(super) async fn checksum(
     ctx: &Arc<Ctx>,
     name: &str,
@@ -138,25 +163,14 @@ pub(super) async fn checksum(
     if level == PostOpLevel::Off {
         return Ok(());
     }
-    let remote = if ctx.cfg.post_restore.checksum_via_sql {
-        sql_checksum(ctx, &quoted(db, table)).await
-    } else {
-        match ctx.cluster.commit_ts().await {
-            Ok(ts) => ctx
-                .cluster
-                .checksum_ranges(&checksum_ranges(info), ts)
-                .await
-                .map_err(|e| err(format!("{name}: remote checksum: {e}"))),
-            Err(e) => Err(err(format!("{name}: getting a ts from PD: {e}"))),
-        }
-    };
+    let remote = remote_checksum(ctx, name, db, table, info).await;
     let outcome = remote.and_then(|r| {
         if r == *local {
             tracing::info!(table = %name, crc = local.crc, kvs = local.kvs, bytes = local.bytes, "checksum matched");
             Ok(())
         } else {
             Err(err(format!(
-                "checksum mismatched for {name}: local crc {:#x} kvs {} bytes {}, remote crc {:#x} kvs {} bytes {}",
+                "checksum mismatched for {name}: local crc {:#x} kvs {} bytes {}, remote crc {:#x} kvs {} bytes {}; likely causes: rows with duplicate primary or unique keys in the source (set [conflict] strategy = \"error\" to find them), data written to the table during the import, or a table that was not empty before it",
                 local.crc, local.kvs, local.bytes, r.crc, r.kvs, r.bytes
             )))
         }
@@ -193,8 +207,15 @@ pub(super) async fn rebase_auto_ids(
     info: &TableInfo,
     max: MaxIds,
 ) -> Result<(), LightningError> {
-    if info.columns.iter().any(|c| c.auto_increment) {
-        let next = max.row_id.saturating_add(1).max(1);
+    // Tables keyed by `_tidb_rowid` share the allocator AUTO_INCREMENT moves (TiDB rebases
+    // the row-id allocator with it), as upstream rebases them. Nothing imported: nothing
+    // to move past (and FORCE could lower the base).
+    let row_ids = matches!(info.handle, HandleKind::RowId);
+    if max.row_id > 0
+        && info.auto_random_column().is_none()
+        && (row_ids || info.columns.iter().any(|c| c.auto_increment))
+    {
+        let next = max.row_id.saturating_add(1);
         exec(
             ctx,
             &format!("ALTER TABLE {name} FORCE AUTO_INCREMENT = {next}"),

@@ -124,7 +124,42 @@ impl TableRun {
             .iter()
             .filter(|c| c.generated.is_none())
             .count();
-        let chunks = lightning_source::make_chunks_for_columns(src, &ctx.cfg, columns)?;
+        let mut chunks = lightning_source::make_chunks_for_columns(src, &ctx.cfg, columns)?;
+        // What the table held before, for the checksum: recorded before anything is written.
+        let before = if !cp.engines.is_empty() {
+            KvChecksum {
+                crc: cp.checksum.crc,
+                kvs: cp.checksum.kvs,
+                bytes: cp.checksum.bytes,
+            }
+        } else if !ctx.cfg.lightning.check_requirements
+            && ctx.cfg.post_restore.checksum != PostOpLevel::Off
+        {
+            // Unchecked, the table may hold rows already (an incremental import).
+            let b = post::remote_checksum(ctx, &self.name, &src.db, &src.name, &self.info).await?;
+            if b.kvs > 0 {
+                tracing::info!(table = %self.name, kvs = b.kvs, "the table holds data already; its checksum counts in the comparison");
+                let sum = Checksum {
+                    crc: b.crc,
+                    kvs: b.kvs,
+                    bytes: b.bytes,
+                };
+                ctx.cp
+                    .save(&self.name, CheckpointUpdate::TableChecksum(sum))
+                    .await?;
+            }
+            b
+        } else {
+            KvChecksum::new()
+        };
+        if cp.engines.is_empty() {
+            // Row ids continue above the table's allocator base, as TiDB's own inserts would.
+            let base = row_id_base(&self.info);
+            for c in &mut chunks {
+                c.row_id_base += base;
+                c.row_id_max += base;
+            }
+        }
         let layout = self.plan(chunks, &cp).await?;
         let status_of = |id: i32| cp.engines.get(&id).map_or(S::LOADED, |e| e.status);
         let index_status = status_of(INDEX_ENGINE_ID);
@@ -163,7 +198,7 @@ impl TableRun {
             self.advance(reached, S::ALTERED_AUTO_INC).await?;
         }
         if *reached < S::CHECKSUM_SKIPPED {
-            let mut local = KvChecksum::new();
+            let mut local = before;
             for p in self
                 .progress
                 .lock()
@@ -613,6 +648,17 @@ impl TableRun {
         *reached = status;
         Ok(())
     }
+}
+
+/// The last id TiDB's allocator handed out for the table, as its schema says
+/// (`AUTO_INCREMENT=n` / `AUTO_RANDOM_BASE=n` make `n` the next id).
+fn row_id_base(info: &TableInfo) -> u64 {
+    let next = if info.auto_random_column().is_some() {
+        info.auto_random_base
+    } else {
+        info.auto_increment_base
+    };
+    next.unwrap_or(0).saturating_sub(1)
 }
 
 /// A chunk nothing of which was imported.
