@@ -70,6 +70,24 @@ impl EngineManager {
         &self.dir
     }
 
+    /// Bytes an unprivileged writer may still use on the directory's filesystem.
+    pub fn available_space(&self) -> Result<u64> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(self.dir.as_os_str().as_bytes())
+            .map_err(|e| io_err(Uuid::nil(), "statvfs", &self.dir)(std::io::Error::other(e)))?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `path` is a valid C string and `st` a buffer statvfs fills on success.
+        let rc = unsafe { libc::statvfs(path.as_ptr(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(io_err(Uuid::nil(), "statvfs", &self.dir)(
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: statvfs returned 0, so it initialized `st`.
+        let st = unsafe { st.assume_init() };
+        Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+
     /// Opens engine `uuid`, creating it or reopening what a previous run left (files of
     /// unflushed writes are dropped). In-process, every call returns the same engine.
     pub fn open_engine(&self, uuid: Uuid) -> Result<Engine> {
@@ -176,5 +194,26 @@ mod tests {
             engine_uuid("`db`.`t`", INDEX_ENGINE_ID).to_string(),
             "6098a639-8c92-5a94-bc21-92d3c9e327d7"
         );
+    }
+
+    #[test]
+    fn available_space_shrinks_as_a_file_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mgr = EngineManager::new(dir.path(), EngineOptions::default()).unwrap();
+        let before = mgr.available_space().unwrap();
+        assert!(before > 0);
+        // 64 MiB written and synced: the free space reported drops by about that much
+        // (other writers on the machine make it approximate).
+        let data = vec![7u8; 64 << 20];
+        let f = dir.path().join("fill");
+        std::fs::write(&f, &data).unwrap();
+        std::fs::File::open(&f).unwrap().sync_all().unwrap();
+        let after = mgr.available_space().unwrap();
+        assert!(after < before, "{after} < {before}");
+        let missing = EngineManager {
+            dir: dir.path().join("gone"),
+            ..mgr
+        };
+        assert!(missing.available_space().is_err());
     }
 }

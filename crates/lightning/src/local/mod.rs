@@ -134,6 +134,9 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     if !not_empty.is_empty() {
         return Err(LightningError::TablesNotEmpty { tables: not_empty });
     }
+    if cfg.lightning.check_requirements {
+        check_free_space(&engines, work.iter().map(|(t, _)| t))?;
+    }
 
     let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
     let ctx = Arc::new(Ctx {
@@ -221,6 +224,31 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     target.close().await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Precheck: `sorted-kv-dir` must have room for the sorted data, estimated as the source
+/// size (the encoded pairs are about as large; see the benchmark figures in the README).
+fn check_free_space<'a>(
+    engines: &EngineManager,
+    tables: impl Iterator<Item = &'a lightning_source::TableSource>,
+) -> Result<(), LightningError> {
+    let mut need = 0;
+    for t in tables {
+        for f in &t.data_files {
+            need += lightning_source::estimate_real_size(f)?;
+        }
+    }
+    let dir = engines.dir().display();
+    let free = engines
+        .available_space()
+        .map_err(|e| err(format!("precheck: free space of sorted-kv-dir {dir}: {e}")))?;
+    if free < need {
+        return Err(err(format!(
+            "precheck: sorted-kv-dir {dir} has {free} bytes free, but the sorted data needs about {need} (the source size); free space there, point sorted-kv-dir at a larger disk, or set [lightning] check-requirements = false"
+        )));
+    }
+    tracing::info!(sorted_kv_dir = %dir, free, need, "precheck: sorted-kv-dir has room");
+    Ok(())
 }
 
 /// How rows are encoded: `[tidb] sql-mode`, the session time zone, "now".
