@@ -4,6 +4,9 @@
 //! `tidb-lightning-ctl` commands that clear them, and refusals of checkpoints whose source
 //! changed.
 
+mod kills;
+
+use kills::{finished_before_kill, text, Rng};
 use lightning_testkit::MariaDb;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -182,86 +185,24 @@ fn ctl(config: &Path, args: &[&str]) -> Output {
         .expect("running tidb-lightning-ctl")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// xorshift: the kill moments are reproducible from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// Runs the import, killing it with SIGKILL after a random delay up to `max_ms` each time
-/// until `kills` kills happened, then lets it finish. Returns how many kills landed.
+/// Runs the import under `kills` seeded kills, then lets it finish. Returns how many
+/// kills landed.
 fn run_with_kills(config: &Path, seed: u64, kills: usize, max_ms: u64) -> usize {
-    let mut rng = Rng(seed);
-    let mut landed = 0;
-    for round in 0..kills {
-        let delay = Duration::from_millis(20 + rng.below(max_ms));
-        let mut child = Command::new(LIGHTNING)
-            .arg("--config")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tidb-lightning");
-        let started = Instant::now();
-        let mut exited = None;
-        while started.elapsed() < delay {
-            if let Some(st) = child.try_wait().unwrap() {
-                exited = Some(st);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        match exited {
-            Some(st) => {
-                let out = child.wait_with_output().unwrap();
-                if finished_before_kill(&out) {
-                    return landed;
-                }
-                assert!(
-                    st.success(),
-                    "seed {seed} round {round}: run failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                return landed;
-            }
-            None => {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                landed += 1;
-            }
-        }
+    let start = || {
+        let mut c = Command::new(LIGHTNING);
+        c.arg("--config").arg(config);
+        c
+    };
+    let (landed, finished) = kills::run_with_kills(start, seed, kills, max_ms);
+    if !finished {
+        let out = lightning(config);
+        assert!(
+            out.status.success() || finished_before_kill(&out),
+            "seed {seed}: final run: {}",
+            text(&out)
+        );
     }
-    let out = lightning(config);
-    assert!(
-        out.status.success() || finished_before_kill(&out),
-        "seed {seed}: final run: {}",
-        text(&out)
-    );
     landed
-}
-
-/// A kill that lands after a finished run removed its checkpoints (keep-after-success =
-/// "remove") but before it exited leaves no checkpoint and full tables: the rerun then
-/// refuses to import into non-empty tables, as upstream does. The caller compares the
-/// tables with the source, which is what matters.
-fn finished_before_kill(out: &Output) -> bool {
-    !out.status.success()
-        && String::from_utf8_lossy(&out.stderr).contains("target tables are not empty")
 }
 
 /// One crash test: `seeds.len()` dumps, each imported under kills.

@@ -14,6 +14,9 @@
 //! behave as documented; engines a failed ingest left are imported and removed with
 //! `--import-engine` / `--cleanup-engine`.
 
+mod kills;
+
+use kills::{finished_before_kill, text};
 use lightning_testkit::cluster::SimOptions;
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
@@ -139,76 +142,6 @@ fn lightning(config: &Path) -> Command {
     c
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// xorshift: the kill moments are reproducible from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// A kill that lands after a finished run removed its checkpoints but before it exited
-/// leaves full tables and no checkpoint: the rerun refuses to import into non-empty tables,
-/// as upstream does; the caller still compares the tables.
-fn finished_before_kill(out: &Output) -> bool {
-    !out.status.success()
-        && String::from_utf8_lossy(&out.stderr).contains("target tables are not empty")
-}
-
-/// Runs the import, SIGKILLing it after a random delay up to `max_ms`, `kills` times (or
-/// until a run finishes first). Returns the kills that landed and whether a run finished.
-fn run_with_kills(config: &Path, seed: u64, kills: usize, max_ms: u64) -> (usize, bool) {
-    let mut rng = Rng(seed);
-    let mut landed = 0;
-    for round in 0..kills {
-        let delay = Duration::from_millis(30 + rng.below(max_ms));
-        let mut child = lightning(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tidb-lightning");
-        let started = Instant::now();
-        let mut exited = None;
-        while started.elapsed() < delay {
-            if let Some(st) = child.try_wait().unwrap() {
-                exited = Some(st);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        match exited {
-            Some(st) => {
-                let out = child.wait_with_output().unwrap();
-                assert!(
-                    st.success() || finished_before_kill(&out),
-                    "seed {seed} round {round}: run failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                return (landed, true);
-            }
-            None => {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                landed += 1;
-            }
-        }
-    }
-    (landed, false)
-}
-
 /// Per table: id, `ADMIN CHECKSUM TABLE` (crc, kvs, bytes) and `COUNT(*)`.
 fn fingerprint(tc: &TestCluster) -> Vec<(String, i64, [String; 3], String)> {
     TABLES
@@ -290,10 +223,11 @@ async fn crash_run(
     }
     let cfg = write_config(&tc, work.path(), driver, &tag);
     let cfg2 = cfg.clone();
-    let (landed, finished) =
-        tokio::task::spawn_blocking(move || run_with_kills(&cfg2, seed, 7, max_ms))
-            .await
-            .unwrap();
+    let (landed, finished) = tokio::task::spawn_blocking(move || {
+        kills::run_with_kills(|| lightning(&cfg2), seed, 7, max_ms)
+    })
+    .await
+    .unwrap();
     if !finished {
         // Pauses the killed runs left expire by their TTL; the last run must leave none.
         let before: BTreeSet<String> = tc.cluster().label_rules().into_iter().collect();

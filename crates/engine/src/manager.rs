@@ -85,7 +85,7 @@ impl EngineManager {
         }
         // SAFETY: statvfs returned 0, so it initialized `st`.
         let st = unsafe { st.assume_init() };
-        Ok(st.f_bavail as u64 * st.f_frsize as u64)
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
     }
 
     /// Opens engine `uuid`, creating it or reopening what a previous run left (files of

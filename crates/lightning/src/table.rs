@@ -268,14 +268,7 @@ async fn import_chunk(
     chunk: Chunk,
     mut st: ChunkState,
 ) -> Result<(u64, u64), LightningError> {
-    let _permit = ctx
-        .region
-        .acquire()
-        .await
-        .map_err(|_| LightningError::Cancelled)?;
-    if ctx.stop.is_stopped() {
-        return Err(LightningError::Cancelled);
-    }
+    let _permit = crate::limits::permit(&ctx.region, &ctx.stop).await?;
     let table = job.table.clone();
     let key = ChunkKey {
         path: chunk.file.rel.clone(),

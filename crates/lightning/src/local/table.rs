@@ -475,14 +475,7 @@ impl TableRun {
         start: ChunkProgress,
     ) -> Result<(u64, u64), LightningError> {
         let ctx = self.ctx.clone();
-        let _permit = ctx
-            .region
-            .acquire()
-            .await
-            .map_err(|_| LightningError::Cancelled)?;
-        if ctx.stop.is_stopped() {
-            return Err(LightningError::Cancelled);
-        }
+        let _permit = crate::limits::permit(&ctx.region, &ctx.stop).await?;
         let key = checkpoint::chunk_key(&chunk);
         let end = chunk.end;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<ChunkProgress>(4);
