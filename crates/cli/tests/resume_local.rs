@@ -181,35 +181,36 @@ async fn fresh_cluster() -> TestCluster {
 
 /// The fingerprint of an uninterrupted import of the dump.
 async fn reference() -> Vec<(String, i64, [String; 3], String)> {
-    reference_timed().await.0
+    reference_logged().await.0
 }
 
-/// As [`reference`], with how long the import took.
-async fn reference_timed() -> (Vec<(String, i64, [String; 3], String)>, Duration) {
+/// As [`reference`], with how many lines the import logged.
+async fn reference_logged() -> (Vec<(String, i64, [String; 3], String)>, u64) {
     let tc = fresh_cluster().await;
     let work = tempfile::tempdir().unwrap();
     make_dump(&work.path().join("dump"));
     let cfg = write_config(&tc, work.path(), Driver::File, "ref");
-    let started = Instant::now();
     let out = tokio::task::spawn_blocking(move || lightning(&cfg).output().unwrap())
         .await
         .unwrap();
-    let took = started.elapsed();
     assert!(out.status.success(), "reference import: {}", text(&out));
+    let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
+    let lines = log.lines().count() as u64;
     let fp = fingerprint(&tc);
     for (t, _, sum, count) in &fp {
         assert_eq!(count, &(FILES * ROWS_PER_FILE).to_string(), "{t}");
         assert_ne!(sum[1], "0", "{t}");
     }
     tc.shutdown().await;
-    (fp, took)
+    (fp, lines)
 }
 
-/// One seed: a fresh cluster, the dump imported under kills, then compared.
+/// One seed: a fresh cluster, the dump imported under kills (each once the run logged a
+/// seeded number of lines, up to `max_lines`), then compared.
 async fn crash_run(
     driver: Driver,
     seed: u64,
-    max_ms: u64,
+    max_lines: u64,
     want: &[(String, i64, [String; 3], String)],
 ) -> usize {
     let tc = fresh_cluster().await;
@@ -222,9 +223,9 @@ async fn crash_run(
             .unwrap();
     }
     let cfg = write_config(&tc, work.path(), driver, &tag);
-    let cfg2 = cfg.clone();
+    let (cfg2, log) = (cfg.clone(), work.path().join("lightning.log"));
     let (landed, finished) = tokio::task::spawn_blocking(move || {
-        kills::run_with_kills(|| lightning(&cfg2), seed, 7, max_ms)
+        kills::run_with_kills_at_lines(|| lightning(&cfg2), &log, seed, 7, max_lines)
     })
     .await
     .unwrap();
@@ -293,11 +294,11 @@ fn seeds(default: &[u64]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_backend_resumes_after_kills_with_both_drivers() {
-    let (want, took) = reference_timed().await;
-    // Kills land anywhere in the first two thirds of an uninterrupted run's time, whatever
+    let (want, lines) = reference_logged().await;
+    // Kills land anywhere in the first two thirds of an uninterrupted run's log, whatever
     // the machine's speed; a resumed run has less to do, so later kills may miss.
-    let max_ms = (took.as_millis() as u64 * 2 / 3).max(200);
-    eprintln!("an uninterrupted import took {took:?}; kills within {max_ms} ms");
+    let max_lines = (lines * 2 / 3).max(5);
+    eprintln!("an uninterrupted import logged {lines} lines; kills within {max_lines}");
     let mut total = 0;
     let mut runs = String::new();
     for (driver, default) in [
@@ -305,7 +306,7 @@ async fn local_backend_resumes_after_kills_with_both_drivers() {
         (Driver::Mysql, &[41, 53, 67][..]),
     ] {
         for seed in seeds(default) {
-            let landed = crash_run(driver, seed, max_ms, &want).await;
+            let landed = crash_run(driver, seed, max_lines, &want).await;
             writeln!(runs, "{driver:?} {seed}: {landed}").unwrap();
             total += landed;
         }

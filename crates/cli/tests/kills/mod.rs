@@ -83,3 +83,64 @@ pub fn run_with_kills(
     }
     (landed, false)
 }
+
+/// As [`run_with_kills`], but each kill lands when the run has appended a seeded number of
+/// lines (3 to `3 + max_lines`) to its `log`, plus up to 50 ms: the moments follow the
+/// import's progress, not the machine's speed.
+pub fn run_with_kills_at_lines(
+    mut lightning: impl FnMut() -> Command,
+    log: &std::path::Path,
+    seed: u64,
+    kills: usize,
+    max_lines: u64,
+) -> (usize, bool) {
+    let mut rng = Rng(seed);
+    let mut landed = 0;
+    let lines_since = |from: u64| -> u64 {
+        let bytes = std::fs::read(log).unwrap_or_default();
+        let from = (from as usize).min(bytes.len());
+        bytes[from..].iter().filter(|b| **b == b'\n').count() as u64
+    };
+    for round in 0..kills {
+        let at = 3 + rng.below(max_lines);
+        let extra = Duration::from_millis(rng.below(50));
+        let start = std::fs::metadata(log).map_or(0, |m| m.len());
+        let mut child = lightning()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tidb-lightning");
+        let mut exited = None;
+        let mut reached: Option<Instant> = None;
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                exited = Some(st);
+                break;
+            }
+            match reached {
+                Some(t) if t.elapsed() >= extra => break,
+                Some(_) => {}
+                None if lines_since(start) >= at => reached = Some(Instant::now()),
+                None => {}
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        match exited {
+            Some(st) => {
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    st.success() || finished_before_kill(&out),
+                    "seed {seed} round {round}: run failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                return (landed, true);
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                landed += 1;
+            }
+        }
+    }
+    (landed, false)
+}
