@@ -153,6 +153,18 @@ impl ClosedEngine {
         region_split_size: u64,
         region_split_keys: u64,
     ) -> Result<Vec<KeyRange>> {
+        let started = std::time::Instant::now();
+        let ranges = self.compute_ranges(region_split_size, region_split_keys)?;
+        tracing::info!(
+            engine = %self.uuid(),
+            ranges = ranges.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "engine split into ranges"
+        );
+        Ok(ranges)
+    }
+
+    fn compute_ranges(&self, region_split_size: u64, region_split_keys: u64) -> Result<Vec<KeyRange>> {
         let max_size = if region_split_size == 0 {
             u64::MAX
         } else {

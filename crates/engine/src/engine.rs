@@ -363,8 +363,18 @@ impl Engine {
     /// Closes the engine: fails while writers are open; closing again (also after a
     /// restart) returns the same closed engine.
     pub fn close(&self) -> Result<ClosedEngine> {
+        let started = std::time::Instant::now();
+        tracing::info!(engine = %self.uuid(), "closing engine");
         let sealed = self.inner.close()?;
-        Ok(ClosedEngine::new(self.inner.clone(), sealed))
+        let closed = ClosedEngine::new(self.inner.clone(), sealed);
+        tracing::info!(
+            engine = %self.uuid(),
+            kvs = closed.total_kvs(),
+            bytes = closed.total_size(),
+            seconds = started.elapsed().as_secs_f64(),
+            "engine closed"
+        );
+        Ok(closed)
     }
 
     /// True once the engine is closed.
