@@ -16,8 +16,9 @@ replica in memory), imports the dump with a fresh sorted-kv-dir, and prints
     Start-up before "encoding table" (connecting, creating schemas, import mode) is not
     counted;
   - peak RSS of tidb-lightning (getrusage of the child) and of the simulator (VmHWM);
-  - peak bytes allocated under sorted-kv-dir (polled every 0.2 s) and its ratio to the
-    source bytes;
+  - peak bytes allocated under sorted-kv-dir and its ratio to the source bytes;
+  - per phase: CPU seconds of tidb-lightning, MB per CPU-second (the figure that survives a
+    busy machine), peak RSS and peak sorted-kv-dir size, from /proc polled every 0.2 s;
   - the load average (os.getloadavg) at start and end.
 
 --until-sorted stops tidb-lightning (SIGKILL) as soon as the ranges are ready, so only
@@ -25,7 +26,7 @@ the parse+encode+sort figure, RSS and disk are measured; the cluster is thrown a
 
     python3 bench/local.py [--size-gb 1] [--data-dir DIR] [--runs 1] [--until-sorted]
                            [--stores 3] [--replicas 1] [--region-concurrency 0]
-                           [--engine-mem 512MiB] [--writer-mem 128MiB] [--no-build] [--keep]
+                           [--engine-mem 512MiB] [--writer-mem 128MiB] [--perf] [--no-build] [--keep]
 """
 
 import argparse
@@ -157,15 +158,37 @@ def dir_bytes(path):
 
 
 class Poller(threading.Thread):
-    """Polls the peak of sorted-kv-dir's size until stopped."""
+    """Samples (time, CPU seconds, RSS MiB, sorted-kv-dir bytes) of a process every 0.2 s."""
 
-    def __init__(self, kv_dir):
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pid, kv_dir):
         super().__init__(daemon=True)
-        self.kv_dir, self.peak, self.halt = kv_dir, 0, threading.Event()
+        self.pid, self.kv_dir, self.samples, self.halt = pid, kv_dir, [], threading.Event()
+
+    def sample(self):
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / self.TICK
+            rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return
+        self.samples.append((time.time(), cpu, rss, dir_bytes(self.kv_dir)))
 
     def run(self):
         while not self.halt.wait(0.2):
-            self.peak = max(self.peak, dir_bytes(self.kv_dir))
+            self.sample()
+
+    def between(self, a, b):
+        """(CPU seconds, peak RSS MiB, peak disk bytes) over [a, b]."""
+        inside = [s for s in self.samples if a <= s[0] <= b]
+        before = [s for s in self.samples if s[0] <= a]
+        after = [s for s in self.samples if s[0] >= b]
+        cpu0 = before[-1][1] if before else 0.0
+        cpu1 = after[0][1] if after else (self.samples[-1][1] if self.samples else 0.0)
+        return (cpu1 - cpu0, max((s[2] for s in inside), default=0.0),
+                max((s[3] for s in inside), default=0))
 
 
 def vm_hwm_mib(pid):
@@ -267,12 +290,17 @@ def one_run(args, dump, size, work, i):
     try:
         config = os.path.join(run, "lightning.toml")
         write_config(config, addrs, dump, kv_dir, log, args)
-        poller = Poller(kv_dir)
-        poller.start()
         start = time.time()
         with open(os.path.join(run, "lightning.out"), "ab") as out:
             proc = subprocess.Popen([binary("tidb-lightning"), "--backend", "local", "-config", config],
                                     stdout=out, stderr=subprocess.STDOUT)
+            poller = Poller(proc.pid, kv_dir)
+            poller.start()
+            perf = None
+            if args.perf:
+                perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g",
+                                         "-o", os.path.join(run, "perf.data"), "-p", str(proc.pid)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             killed = False
             while args.until_sorted and proc.poll() is None:
                 time.sleep(0.2)
@@ -280,11 +308,18 @@ def one_run(args, dump, size, work, i):
                     proc.send_signal(signal.SIGKILL)
                     killed = True
                     break
-            _, status, usage = os.wait4(proc.pid, 0)
+            while True:
+                poller.sample()
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.05)
         end = time.time()
         poller.halt.set()
         poller.join()
-        peak_disk = max(poller.peak, dir_bytes(kv_dir))
+        if perf:
+            perf.wait()
+        peak_disk = max([s[3] for s in poller.samples] + [dir_bytes(kv_dir)])
         code = os.waitstatus_to_exitcode(status)
         if code != 0 and not killed:
             sys.exit(f"tidb-lightning failed (exit {code}); see {log}")
@@ -301,14 +336,17 @@ def one_run(args, dump, size, work, i):
     if enc is None or ready is None:
         sys.exit(f"no 'encoding table' / 'engine split into ranges' line in {log}")
     phases = []
-    if not args.until_sorted:
-        for name, a, b in PHASES:
-            ta, tb = event_time(events, a, start, end), event_time(events, b, start, end)
-            phases.append((name, None if ta is None or tb is None else tb - ta))
+    for name, a, b in PHASES if not args.until_sorted else PHASES[1:4]:
+        ta, tb = event_time(events, a, start, end), event_time(events, b, start, end)
+        if ta is None or tb is None:
+            phases.append((name, None, None, None, None))
+        else:
+            phases.append((name, tb - ta, *poller.between(ta, tb)))
     per_engine = engine_lines(events)
     return {
-        "wall": end - start, "sorted": ready - enc, "rss": usage.ru_maxrss / 1024, "sim_rss": sim_hwm,
-        "cpu": usage.ru_utime + usage.ru_stime, "disk": peak_disk, "phases": phases, "engines": per_engine,
+        "wall": end - start, "sorted": ready - enc, "sorted_cpu": poller.between(enc, ready)[0],
+        "rss": usage.ru_maxrss / 1024, "sim_rss": sim_hwm, "cpu": usage.ru_utime + usage.ru_stime,
+        "disk": peak_disk, "phases": phases, "engines": per_engine,
     }
 
 
@@ -348,6 +386,8 @@ def main():
     ap.add_argument("--engine-mem", default="512MiB", help="[tikv-importer] engine-mem-cache-size")
     ap.add_argument("--writer-mem", default="128MiB", help="[tikv-importer] local-writer-mem-cache-size")
     ap.add_argument("--work", default=None, help="work folder for sorted-kv-dir and logs (default: a temp dir)")
+    ap.add_argument("--perf", action="store_true",
+                    help="record a CPU profile of tidb-lightning (perf record -g) into the run's folder")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, configs)")
     args = ap.parse_args()
@@ -376,13 +416,15 @@ def main():
               f"parse+encode+sort {r['sorted']:.1f}s = {size / 1e6 / r['sorted']:.1f} MB/s; "
               f"CPU {r['cpu']:.0f}s; peak RSS {r['rss']:.0f} MiB (simulator {r['sim_rss']:.0f} MiB); "
               f"sorted-kv-dir peak {r['disk'] / 1e6:.0f} MB = {r['disk'] / size:.2f}x source", flush=True)
-        if r["phases"]:
-            print(f"  {'phase':<36} {'s':>7} {'% wall':>7} {'MB/s':>8}")
-            for name, s in r["phases"]:
-                if s is None:
-                    print(f"  {name:<36} {'-':>7}")
-                else:
-                    print(f"  {name:<36} {s:7.1f} {s / r['wall']:7.1%} {size / 1e6 / s if s > 0 else 0:8.1f}")
+        print(f"  {'phase':<36} {'s':>7} {'% wall':>7} {'MB/s':>8} {'CPU s':>7} {'MB/CPU-s':>9} "
+              f"{'peak RSS MiB':>12} {'peak kv-dir MB':>14}")
+        for name, s, cpu, rss, disk in r["phases"]:
+            if s is None:
+                print(f"  {name:<36} {'-':>7}")
+                continue
+            rate = lambda t: size / 1e6 / t if t > 0.05 else float("nan")  # noqa: E731
+            print(f"  {name:<36} {s:7.1f} {s / r['wall']:7.1%} {rate(s):8.1f} {cpu:7.1f} {rate(cpu):9.1f} "
+                  f"{rss:12.0f} {disk / 1e6:14.0f}")
         print(f"  {'engine':<10} {'close s':>7} {'ranges s':>8} {'split/scatter s':>15} {'write+ingest s':>14}")
         for uuid, *spans in r["engines"]:
             print(f"  {uuid:<10} " + " ".join(fmt_s(x).rjust(w) for x, w in zip(spans, (7, 8, 15, 14))))
@@ -393,13 +435,16 @@ def main():
     print(f"{'figure':<44} {'value':>12}")
     if not args.until_sorted:
         print(f"{'whole import MB/s':<44} {size / 1e6 / med('wall'):12.1f}")
-        names = [n for n, _ in results[0]["phases"]]
+        names = [p[0] for p in results[0]["phases"]]
         for k, name in enumerate(names):
             vals = [r["phases"][k][1] for r in results if r["phases"][k][1] is not None]
             if vals:
                 print(f"{'  ' + name + ' s':<44} {statistics.median(vals):12.1f}")
     ok = "meets" if size / 1e6 / med("sorted") >= 150 else "BELOW"
     print(f"{'parse+encode+sort MB/s (target 150)':<44} {size / 1e6 / med('sorted'):12.1f}  {ok}")
+    per_cpu = size / 1e6 / med("sorted_cpu")
+    print(f"{'parse+encode+sort MB per CPU-second':<44} {per_cpu:12.1f}  "
+          f"(x{os.cpu_count()} CPUs = {per_cpu * os.cpu_count():.0f} MB/s on an idle machine)")
     print(f"{'peak RSS tidb-lightning MiB':<44} {med('rss'):12.0f}")
     print(f"{'peak RSS simulator MiB':<44} {med('sim_rss'):12.0f}")
     print(f"{'sorted-kv-dir peak MB':<44} {med('disk') / 1e6:12.0f}")
