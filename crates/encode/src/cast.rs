@@ -235,10 +235,11 @@ pub fn cast_value(
             buf.extend_from_slice(src);
             // length check: characters for text types, bytes for binary and TEXT/BLOB limits
             let limit = ft.flen as usize;
+            // A character is at least one byte: counting them only matters past `limit` bytes.
             let too_long = if ft.tp == T::Blob || binary {
                 buf.len() > limit
             } else {
-                char_len(buf) > limit
+                buf.len() > limit && char_len(buf) > limit
             };
             if too_long {
                 if strict {
