@@ -164,7 +164,11 @@ impl ClosedEngine {
         Ok(ranges)
     }
 
-    fn compute_ranges(&self, region_split_size: u64, region_split_keys: u64) -> Result<Vec<KeyRange>> {
+    fn compute_ranges(
+        &self,
+        region_split_size: u64,
+        region_split_keys: u64,
+    ) -> Result<Vec<KeyRange>> {
         let max_size = if region_split_size == 0 {
             u64::MAX
         } else {
