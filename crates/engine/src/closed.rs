@@ -82,6 +82,25 @@ impl Segment {
     }
 }
 
+/// First and last key of a finished run (`None` when it holds no pair), read from its
+/// first block and its block index.
+pub(crate) fn run_bounds(ctx: Ctx, meta: &RunMeta) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let seg = Segment::open(ctx, meta)?;
+    let Some(last) = seg.blocks.last() else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    seg.read_block(0, &mut buf)?;
+    let mut pos = 0;
+    let Some(e) = get_entry(&buf, &mut pos) else {
+        return Err(seg.ctx.corrupt(seg.blocks[0].offset, "malformed entry"));
+    };
+    Ok(Some((
+        buf[e.key_start..e.key_end].to_vec(),
+        last.last_key.clone(),
+    )))
+}
+
 /// The sorted data of a closed engine, shared by its handles.
 pub(crate) struct Sealed {
     engine: Uuid,
