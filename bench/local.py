@@ -57,7 +57,7 @@ SCHEMA = (f"CREATE TABLE `{TABLE}` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `k`
 PHASES = [
     ("start-up (connect, schema, modes)", "start", "encoding table"),
     ("parse+encode+write to engines", "encoding table", "first closing engine"),
-    ("engine close (merge sort)", "first closing engine", "engines closed; importing"),
+    ("engine close (merge if overlapping)", "first closing engine", "engines closed; importing"),
     ("split into ranges", "engines closed; importing", "last engine split into ranges"),
     ("region split/scatter", "last engine split into ranges", "last ingesting engine"),
     ("write+ingest", "last ingesting engine", "last engine ingested"),
