@@ -48,7 +48,7 @@ fn level_directive(level: &str) -> String {
         "fatal" | "panic" => "error".to_string(),
         other => other.to_string(),
     };
-    format!("warn,lightning={l},lightning_backend={l},lightning_source={l},lightning_config={l},tidb_lightning={l}")
+    format!("warn,lightning={l},lightning_backend={l},lightning_source={l},lightning_config={l},lightning_engine={l},lightning_cluster={l},tidb_lightning={l}")
 }
 
 #[cfg(test)]

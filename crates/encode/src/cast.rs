@@ -55,6 +55,29 @@ fn parse_number(s: &[u8]) -> Result<Decimal, Decimal> {
     Err(Decimal::parse(&t[..end]).unwrap_or_default())
 }
 
+/// A plain decimal integer: an optional `-` and 1 to 18 ASCII digits, nothing else. Most
+/// integer fields are this, and they need no [`Decimal`] (which [`parse_number`] builds
+/// and then rounds); anything else returns `None` and takes that general path.
+#[inline]
+fn plain_int(b: &[u8]) -> Option<i128> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(i128::from(if neg { -v } else { v }))
+}
+
 fn be_uint(b: &[u8]) -> Option<u64> {
     let b = &b[b.iter().position(|&x| x != 0).unwrap_or(b.len())..];
     if b.len() > 8 {
@@ -82,6 +105,8 @@ pub fn cast_value(
             let (lo, hi) = int_range(ft);
             let v: i128 = if kind == FieldKind::Binary {
                 i128::from(be_uint(bytes).ok_or("value out of range")?)
+            } else if let Some(v) = plain_int(bytes) {
+                v
             } else {
                 let d = match parse_number(bytes) {
                     Ok(d) => d,
@@ -214,10 +239,11 @@ pub fn cast_value(
             let limit = ft.flen as usize;
             let single_byte = matches!(ft.charset.as_str(), "latin1" | "ascii");
             let by_bytes = ft.tp == T::Blob || binary || single_byte;
+            // A character is at least one byte: counting them only matters past `limit` bytes.
             let too_long = if by_bytes {
                 buf.len() > limit
             } else {
-                char_len(buf) > limit
+                buf.len() > limit && char_len(buf) > limit
             };
             if too_long {
                 if strict {
@@ -427,5 +453,46 @@ fn timestamp_to_utc(
         },
         _ if strict => Err("incorrect timestamp value".into()),
         _ => Ok(Time::ZERO),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer fast path gives what the general (decimal) path gives.
+    #[test]
+    fn plain_int_agrees_with_the_decimal_path() {
+        for t in [
+            "0",
+            "-0",
+            "7",
+            "007",
+            "-42",
+            "2147483647",
+            "2147483648",
+            "-2147483649",
+            "999999999999999999",
+            "-999999999999999999",
+        ] {
+            let via_decimal = parse_number(t.as_bytes()).unwrap().round_to_i128();
+            assert_eq!(plain_int(t.as_bytes()), via_decimal, "{t}");
+        }
+        for t in [
+            "",
+            "-",
+            "+1",
+            " 1",
+            "1 ",
+            "1.5",
+            "1e3",
+            "12a",
+            "--1",
+            "0x10",
+            "9999999999999999999",
+            "1234567890123456789",
+        ] {
+            assert_eq!(plain_int(t.as_bytes()), None, "{t}");
+        }
     }
 }

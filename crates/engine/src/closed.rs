@@ -82,6 +82,25 @@ impl Segment {
     }
 }
 
+/// First and last key of a finished run (`None` when it holds no pair), read from its
+/// first block and its block index.
+pub(crate) fn run_bounds(ctx: Ctx, meta: &RunMeta) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let seg = Segment::open(ctx, meta)?;
+    let Some(last) = seg.blocks.last() else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    seg.read_block(0, &mut buf)?;
+    let mut pos = 0;
+    let Some(e) = get_entry(&buf, &mut pos) else {
+        return Err(seg.ctx.corrupt(seg.blocks[0].offset, "malformed entry"));
+    };
+    Ok(Some((
+        buf[e.key_start..e.key_end].to_vec(),
+        last.last_key.clone(),
+    )))
+}
+
 /// The sorted data of a closed engine, shared by its handles.
 pub(crate) struct Sealed {
     engine: Uuid,
@@ -149,6 +168,22 @@ impl ClosedEngine {
     /// holding at most `region_split_size` bytes and `region_split_keys` pairs (0 = no
     /// limit); a single pair over the size limit is a range of its own.
     pub fn split_ranges(
+        &self,
+        region_split_size: u64,
+        region_split_keys: u64,
+    ) -> Result<Vec<KeyRange>> {
+        let started = std::time::Instant::now();
+        let ranges = self.compute_ranges(region_split_size, region_split_keys)?;
+        tracing::info!(
+            engine = %self.uuid(),
+            ranges = ranges.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "engine split into ranges"
+        );
+        Ok(ranges)
+    }
+
+    fn compute_ranges(
         &self,
         region_split_size: u64,
         region_split_keys: u64,

@@ -141,3 +141,73 @@ fn iter_range_with_arbitrary_bounds() {
         assert_eq!(got, want, "[{lo}, {hi})");
     }
 }
+
+fn run_files(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            n += run_files(&p);
+        } else if p.extension().is_some_and(|x| x == "run") {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Sorted chunks written by several writers leave runs whose key ranges do not overlap:
+/// close keeps them as the segments, in key order, instead of merging them into a copy;
+/// one pair inside another run's range brings the merge back.
+#[test]
+fn disjoint_runs_become_segments_without_a_merge() {
+    for overlap in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mgr = EngineManager::new(dir.path(), tiny(DuplicateMode::Error)).unwrap();
+        let engine = mgr.open_engine(Uuid::from_u128(3)).unwrap();
+        let mut want = Vec::new();
+        // Later writers take lower handles, so run ids and key order disagree.
+        for chunk in (0..3i64).rev() {
+            let mut w = engine.writer().unwrap();
+            for h in chunk * 1000..chunk * 1000 + 1000 {
+                let pair = (record_key(1, h), h.to_be_bytes().repeat(3));
+                w.put(&pair.0, &pair.1, h as u64).unwrap();
+                want.push(pair);
+            }
+            w.close().unwrap();
+        }
+        if overlap {
+            let mut w = engine.writer().unwrap();
+            // Just after handle 1500's key: inside the middle chunk's range.
+            let mut k = record_key(1, 1500);
+            k.push(0);
+            w.put(&k, b"x", 0).unwrap();
+            want.push((k, b"x".to_vec()));
+            w.close().unwrap();
+        }
+        want.sort();
+        let before = run_files(dir.path());
+        assert!(before > 3, "{before} runs");
+        let closed = engine.close().unwrap();
+        let after = run_files(dir.path());
+        assert_eq!(
+            after,
+            if overlap { 1 } else { before },
+            "overlap: {overlap}"
+        );
+        assert_eq!(all(&closed), want, "overlap: {overlap}");
+        let ranges = closed.split_ranges(4 << 10, 100).unwrap();
+        check(&closed, &ranges, 4 << 10, 100);
+        assert_eq!(ranges.iter().map(|r| r.kvs).sum::<u64>(), want.len() as u64);
+        // Reopened, the closed engine has the same segments in the same order.
+        drop(closed);
+        drop(engine);
+        drop(mgr);
+        let mgr = EngineManager::new(dir.path(), tiny(DuplicateMode::Error)).unwrap();
+        let reopened = mgr
+            .open_engine(Uuid::from_u128(3))
+            .unwrap()
+            .close()
+            .unwrap();
+        assert_eq!(all(&reopened), want, "reopened, overlap: {overlap}");
+    }
+}
