@@ -33,69 +33,19 @@
 //! - lightning_sqlmode: MariaDB's non-strict conversions differ from TiDB's in places; the
 //!   logical backend sends the dump's literals, so the server's result is asserted.
 
-use lightning_testkit::MariaDb;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod conformance_common;
 
-const CASES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/lightning-tests"
-);
-const BIN: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+use conformance_common::{databases, exec, tables_of, Target};
+use lightning_testkit::MariaDb;
+use std::cell::Cell;
+use std::path::Path;
 
 /// One case: its own MariaDB and temp dir.
 struct Case {
     name: &'static str,
     db: MariaDb,
     tmp: tempfile::TempDir,
-    runs: std::cell::Cell<u32>,
-}
-
-/// What one run of the binary did.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    log: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- log (tail)\n{}",
-            self.code,
-            self.stdout,
-            self.stderr,
-            tail(&self.log, 40)
-        )
-    }
-
-    #[track_caller]
-    fn assert_ok(&self) {
-        assert_eq!(self.code, Some(0), "expected success\n{}", self.describe());
-    }
-
-    /// A non-zero exit whose stderr or log contains every fragment.
-    #[track_caller]
-    fn assert_failed_with(&self, fragments: &[&str]) {
-        assert!(
-            matches!(self.code, Some(c) if c != 0),
-            "expected failure\n{}",
-            self.describe()
-        );
-        for f in fragments {
-            assert!(
-                self.stderr.contains(f) || self.log.contains(f),
-                "missing {f:?} in stderr/log\n{}",
-                self.describe()
-            );
-        }
-    }
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    runs: Cell<u32>,
 }
 
 impl Case {
@@ -107,69 +57,14 @@ impl Case {
                 .prefix("conformance-")
                 .tempdir()
                 .expect("temp dir"),
-            runs: std::cell::Cell::new(0),
+            runs: Cell::new(0),
         }
     }
+}
 
-    fn dir(&self) -> PathBuf {
-        Path::new(CASES).join(self.name)
-    }
-
-    /// Runs the binary with the case's `config` (a file in the case folder, or none) merged
-    /// with `extra` TOML and the harness keys, on the case's `data` folder.
-    fn run(&self, config: Option<&str>, data: &str, extra: &str, args: &[&str]) -> Outcome {
-        let data_dir = self.dir().join(data);
-        self.run_on(config, &data_dir, extra, args)
-    }
-
-    fn run_on(&self, config: Option<&str>, data_dir: &Path, extra: &str, args: &[&str]) -> Outcome {
-        let n = self.runs.get() + 1;
-        self.runs.set(n);
-        let log = self.tmp.path().join(format!("lightning.{n}.log"));
-        let mut table = match config {
-            Some(c) => {
-                let text = std::fs::read_to_string(self.dir().join(c)).expect("case config");
-                text.parse::<toml::Table>().expect("case config is TOML")
-            }
-            None => toml::Table::new(),
-        };
-        merge(
-            &mut table,
-            extra.parse::<toml::Table>().expect("extra TOML"),
-        );
-        let harness = format!(
-            "[tidb]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\
-             [tikv-importer]\nbackend = \"tidb\"\n\
-             [lightning]\nfile = {:?}\n\
-             [checkpoint]\nenable = false\n\
-             [mydumper]\ndata-source-dir = {:?}\n",
-            self.db.port(),
-            log.display().to_string(),
-            data_dir.display().to_string(),
-        );
-        merge(
-            &mut table,
-            harness.parse::<toml::Table>().expect("harness TOML"),
-        );
-        let cfg = self.tmp.path().join(format!("config.{n}.toml"));
-        std::fs::write(&cfg, toml::to_string(&table).expect("serialize")).expect("write config");
-        self.exec(&cfg, &log, args)
-    }
-
-    /// Runs the binary on a config file as it is, with `args`.
-    fn exec(&self, cfg: &Path, log: &Path, args: &[&str]) -> Outcome {
-        let out = Command::new(BIN)
-            .arg("--config")
-            .arg(cfg)
-            .args(args)
-            .output()
-            .expect("running tidb-lightning");
-        Outcome {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            log: std::fs::read_to_string(log).unwrap_or_default(),
-        }
+impl Target for Case {
+    fn case_name(&self) -> &str {
+        self.name
     }
 
     fn sql(&self, q: &str) -> String {
@@ -178,13 +73,25 @@ impl Case {
             .unwrap_or_else(|e| panic!("[{}] {e:#}", self.name))
     }
 
-    /// Each query's output (`-N -B`, trailing newline trimmed) must equal the expectation.
-    #[track_caller]
-    fn check(&self, checks: &[(&str, &str)]) {
-        for (q, want) in checks {
-            let got = self.sql(q);
-            assert_eq!(got.trim_end_matches('\n'), *want, "[{}] {q}", self.name);
-        }
+    fn tmp(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn runs(&self) -> &Cell<u32> {
+        &self.runs
+    }
+
+    fn harness(&self, _n: u32, log: &Path, data_dir: &Path) -> String {
+        format!(
+            "[tidb]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\n\
+             [tikv-importer]\nbackend = \"tidb\"\n\
+             [lightning]\nfile = {:?}\n\
+             [checkpoint]\nenable = false\n\
+             [mydumper]\ndata-source-dir = {:?}\n",
+            self.db.port(),
+            log.display().to_string(),
+            data_dir.display().to_string(),
+        )
     }
 }
 
@@ -205,45 +112,12 @@ fn start_mariadb() -> MariaDb {
 const DUMP_DEFINER: &str = "CREATE USER 'root'@'192.168.198.178'; \
      GRANT ALL ON *.* TO 'root'@'192.168.198.178';";
 
-/// Deep-merges `over` into `base`: tables merge key by key, anything else is replaced.
-fn merge(base: &mut toml::Table, over: toml::Table) {
-    for (k, v) in over {
-        match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
-}
-
 /// `SELECT <i>, <expr> FROM <db>.<prefix><i>` for i in 1..=n, as one UNION query.
 fn per_table(db: &str, prefix: &str, n: u32, expr: &str) -> String {
     (1..=n)
         .map(|i| format!("SELECT {i}, {expr} FROM {db}.{prefix}{i}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
-}
-
-fn tables_of(c: &Case, db: &str) -> String {
-    c.sql(&format!(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = '{db}' ORDER BY 1"
-    ))
-    .trim_end()
-    .to_string()
-}
-
-fn databases(c: &Case, names: &[&str]) -> String {
-    let list = names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    c.sql(&format!(
-        "SELECT schema_name FROM information_schema.schemata WHERE schema_name IN ({list}) ORDER BY 1"
-    ))
-    .trim_end()
-    .to_string()
 }
 
 #[test]
@@ -513,7 +387,7 @@ fn lightning_cmdline_override() {
     let log = c.tmp.path().join("override.log");
     let data = c.dir().join("data");
     let port = c.db.port().to_string();
-    let out = c.exec(
+    let out = exec(
         &c.dir().join("config.toml"),
         &log,
         &[

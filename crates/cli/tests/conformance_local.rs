@@ -46,15 +46,12 @@
 //! - lightning_error_summary: the rows upstream inserts beforehand come from a first import;
 //!   whether b is imported after a and c fail depends on scheduling here.
 
-use lightning_testkit::sim::{TestCluster, TestClusterOptions};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod conformance_common;
 
-const CASES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/lightning-tests"
-);
-const BIN: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+use conformance_common::{databases, exec, tables_of, Target};
+use lightning_testkit::sim::{TestCluster, TestClusterOptions};
+use std::cell::Cell;
+use std::path::Path;
 
 /// One case: its own simulated cluster (on its own runtime) and temp dir.
 struct Case {
@@ -62,66 +59,7 @@ struct Case {
     tc: Option<TestCluster>,
     rt: tokio::runtime::Runtime,
     tmp: tempfile::TempDir,
-    runs: std::cell::Cell<u32>,
-}
-
-/// What one run of the binary did.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    log: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- log (tail)\n{}",
-            self.code,
-            self.stdout,
-            self.stderr,
-            tail(&self.log, 40)
-        )
-    }
-
-    #[track_caller]
-    fn assert_ok(&self) {
-        assert_eq!(self.code, Some(0), "expected success\n{}", self.describe());
-    }
-
-    /// A non-zero exit whose stderr or log contains every fragment.
-    #[track_caller]
-    fn assert_failed_with(&self, fragments: &[&str]) {
-        assert!(
-            matches!(self.code, Some(c) if c != 0),
-            "expected failure\n{}",
-            self.describe()
-        );
-        for f in fragments {
-            assert!(
-                self.stderr.contains(f) || self.log.contains(f),
-                "missing {f:?} in stderr/log\n{}",
-                self.describe()
-            );
-        }
-    }
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Deep-merges `over` into `base`: tables merge key by key, anything else is replaced.
-fn merge(base: &mut toml::Table, over: toml::Table) {
-    for (k, v) in over {
-        match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
+    runs: Cell<u32>,
 }
 
 impl Case {
@@ -142,78 +80,18 @@ impl Case {
                 .prefix("conformance-local-")
                 .tempdir()
                 .expect("temp dir"),
-            runs: std::cell::Cell::new(0),
+            runs: Cell::new(0),
         }
     }
 
     fn tc(&self) -> &TestCluster {
         self.tc.as_ref().expect("running until drop")
     }
+}
 
-    fn dir(&self) -> PathBuf {
-        Path::new(CASES).join(self.name)
-    }
-
-    /// Runs the binary with the case's `config` (a file in the case folder, or none) merged
-    /// with `extra` TOML and the harness keys, on the case's `data` folder.
-    fn run(&self, config: Option<&str>, data: &str, extra: &str, args: &[&str]) -> Outcome {
-        let data_dir = self.dir().join(data);
-        self.run_on(config, &data_dir, extra, args)
-    }
-
-    fn run_on(&self, config: Option<&str>, data_dir: &Path, extra: &str, args: &[&str]) -> Outcome {
-        let n = self.runs.get() + 1;
-        self.runs.set(n);
-        let log = self.tmp.path().join(format!("lightning.{n}.log"));
-        let mut table = match config {
-            Some(c) => {
-                let text = std::fs::read_to_string(self.dir().join(c)).expect("case config");
-                text.parse::<toml::Table>().expect("case config is TOML")
-            }
-            None => toml::Table::new(),
-        };
-        merge(
-            &mut table,
-            extra.parse::<toml::Table>().expect("extra TOML"),
-        );
-        let tidb = self.tc().tidb();
-        let harness = format!(
-            "[tidb]\nhost = \"127.0.0.1\"\nport = {}\nstatus-port = {}\npd-addr = {:?}\n\
-             user = \"root\"\npassword = \"\"\n\
-             [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {:?}\n\
-             [lightning]\nfile = {:?}\n\
-             [checkpoint]\nenable = false\n\
-             [post-restore]\nchecksum = \"required\"\n\
-             [mydumper]\ndata-source-dir = {:?}\n",
-            tidb.addr().port(),
-            tidb.status_addr().port(),
-            self.tc().cluster().addrs().pd,
-            self.tmp
-                .path()
-                .join(format!("sorted-kv.{n}"))
-                .display()
-                .to_string(),
-            log.display().to_string(),
-            data_dir.display().to_string(),
-        );
-        merge(
-            &mut table,
-            harness.parse::<toml::Table>().expect("harness TOML"),
-        );
-        let cfg = self.tmp.path().join(format!("config.{n}.toml"));
-        std::fs::write(&cfg, toml::to_string(&table).expect("serialize")).expect("write config");
-        let out = Command::new(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .expect("running tidb-lightning");
-        Outcome {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            log: std::fs::read_to_string(&log).unwrap_or_default(),
-        }
+impl Target for Case {
+    fn case_name(&self) -> &str {
+        self.name
     }
 
     /// The rows of the last statement as `mysql -N -B` prints them: tab-separated,
@@ -238,12 +116,35 @@ impl Case {
             .join("\n")
     }
 
-    /// Each query's output must equal the expectation.
-    #[track_caller]
-    fn check(&self, checks: &[(&str, &str)]) {
-        for (q, want) in checks {
-            assert_eq!(self.sql(q), *want, "[{}] {q}", self.name);
-        }
+    fn tmp(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn runs(&self) -> &Cell<u32> {
+        &self.runs
+    }
+
+    fn harness(&self, n: u32, log: &Path, data_dir: &Path) -> String {
+        let tidb = self.tc().tidb();
+        format!(
+            "[tidb]\nhost = \"127.0.0.1\"\nport = {}\nstatus-port = {}\npd-addr = {:?}\n\
+             user = \"root\"\npassword = \"\"\n\
+             [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {:?}\n\
+             [lightning]\nfile = {:?}\n\
+             [checkpoint]\nenable = false\n\
+             [post-restore]\nchecksum = \"required\"\n\
+             [mydumper]\ndata-source-dir = {:?}\n",
+            tidb.addr().port(),
+            tidb.status_addr().port(),
+            self.tc().cluster().addrs().pd,
+            self.tmp
+                .path()
+                .join(format!("sorted-kv.{n}"))
+                .display()
+                .to_string(),
+            log.display().to_string(),
+            data_dir.display().to_string(),
+        )
     }
 }
 
@@ -253,23 +154,6 @@ impl Drop for Case {
             self.rt.block_on(tc.shutdown());
         }
     }
-}
-
-fn tables_of(c: &Case, db: &str) -> String {
-    c.sql(&format!(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = '{db}' ORDER BY table_name"
-    ))
-}
-
-fn databases(c: &Case, names: &[&str]) -> String {
-    let list = names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    c.sql(&format!(
-        "SELECT schema_name FROM information_schema.schemata WHERE schema_name IN ({list}) ORDER BY schema_name"
-    ))
 }
 
 /// The integers of a one-column result.
@@ -497,10 +381,10 @@ fn lightning_cmdline_override() {
         tidb.status_addr().port().to_string(),
     );
     let pd = c.tc().cluster().addrs().pd.clone();
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(c.dir().join("config.toml"))
-        .args([
+    let out = exec(
+        &c.dir().join("config.toml"),
+        &log,
+        &[
             "-L",
             "info",
             "--log-file",
@@ -524,18 +408,10 @@ fn lightning_cmdline_override() {
             "--importer",
             "127.0.0.1:8808",
             "--enable-checkpoint=false",
-        ])
-        .output()
-        .expect("running tidb-lightning");
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        tail(&log, 40)
+        ],
     );
-    assert!(log.contains("table imported"), "{}", tail(&log, 40));
+    out.assert_ok();
+    assert!(out.log.contains("table imported"), "{}", out.describe());
     c.check(&[("SELECT a FROM cmdline_override.t", "15")]);
 }
 
