@@ -65,6 +65,10 @@ pub struct ClusterOptions {
     pub scatter_wait: Duration,
     /// Retries of region jobs, splits and checksums.
     pub retry: RetryPolicy,
+    /// Bytes of pairs all region jobs of this client may hold in memory at once, waiting
+    /// or in flight (`engine-mem-cache-size`): reading ranges waits beyond it, so memory
+    /// does not grow with the data or with the ranges read at once.
+    pub ingest_mem_budget: u64,
 }
 
 impl Default for ClusterOptions {
@@ -100,6 +104,7 @@ impl ClusterOptions {
             // BR waits for scatter up to about an hour; an import goes on regardless.
             scatter_wait: Duration::from_secs(600),
             retry: RetryPolicy::default(),
+            ingest_mem_budget: t.engine_mem_cache_size.max(1 << 20),
         }
     }
 
@@ -121,6 +126,8 @@ struct Inner {
     opts: ClusterOptions,
     limiter: StoreWriteLimiter,
     jobs: Arc<Semaphore>,
+    /// The ingest memory budget, one permit per KiB.
+    ingest_mem: Arc<Semaphore>,
 }
 
 /// A connected cluster: PD (gRPC and HTTP), store connections and the import options.
@@ -144,6 +151,7 @@ impl Cluster {
                 stores: Stores::new(pd.clone()),
                 limiter: StoreWriteLimiter::new(opts.store_write_bwlimit),
                 jobs: Arc::new(Semaphore::new(opts.range_concurrency)),
+                ingest_mem: Arc::new(Semaphore::new(mem_permits(opts.ingest_mem_budget))),
                 pd,
                 http,
                 opts,
@@ -200,6 +208,10 @@ impl Cluster {
         &self.inner.limiter
     }
 
+    pub(crate) fn ingest_mem(&self) -> &Arc<Semaphore> {
+        &self.inner.ingest_mem
+    }
+
     pub(crate) fn job_slots(&self) -> &Arc<Semaphore> {
         &self.inner.jobs
     }
@@ -224,6 +236,13 @@ impl Cluster {
     pub async fn commit_ts(&self) -> Result<u64> {
         self.pd().tso().await
     }
+}
+
+/// Permits of a memory budget of `bytes` (one per KiB, at least one).
+pub(crate) fn mem_permits(bytes: u64) -> usize {
+    usize::try_from(bytes / 1024)
+        .unwrap_or(usize::MAX >> 4)
+        .clamp(1, Semaphore::MAX_PERMITS)
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //!
 //! Memory stays bounded: a job holds its pairs until they are ingested (so a retry
 //! never needs to read them again), and reading waits while `range-concurrency` jobs
-//! are in flight, so at most `range-concurrency` + 1 jobs' pairs are held.
+//! are in flight. Across every range read at once, the pairs held (filling, waiting or
+//! in flight) stay within the client's `ingest_mem_budget`: a range that cannot reserve
+//! more sends the job it is filling early (a smaller job), then waits for memory.
 
 mod job;
 pub mod limiter;
@@ -15,6 +17,8 @@ use crate::keys::{encode_key, KeyRange, RegionInfo};
 use crate::regions::scan_range;
 use job::Job;
 use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_stream::{Stream, StreamExt};
 
@@ -136,6 +140,7 @@ impl Cluster {
         let mut stats = IngestStats::default();
         let mut tasks: JoinSet<JobResult> = JoinSet::new();
         let mut cur: Option<(Job, u64)> = None;
+        let mut mem = MemReservation::new(self.ingest_mem().clone(), opts.ingest_mem_budget);
         let mut prev: Option<Vec<u8>> = None;
         while let Some(item) = pairs.next().await {
             let (k, v) = item.map_err(|e| ClusterError::Source(e.into()))?;
@@ -149,10 +154,23 @@ impl Cluster {
                     || *bytes >= max_bytes
                     || j.pairs.len() as u64 >= max_keys
             });
+            let size = (k.len() + v.len()) as u64;
             if full {
                 if let Some((j, _)) = cur.take() {
-                    self.dispatch(&mut tasks, &mut stats, j, commit_ts).await?;
+                    let held = mem.take();
+                    self.dispatch(&mut tasks, &mut stats, j, held, commit_ts)
+                        .await?;
                 }
+            }
+            if !mem.try_reserve(size) {
+                // The budget is used up: send what this range holds (a smaller job), then
+                // wait for jobs in flight to give memory back.
+                if let Some((j, _)) = cur.take() {
+                    let held = mem.take();
+                    self.dispatch(&mut tasks, &mut stats, j, held, commit_ts)
+                        .await?;
+                }
+                mem.reserve(size).await?;
             }
             if cur.is_none() {
                 let region = self.region_for(&mut cached, &k).await?;
@@ -165,7 +183,6 @@ impl Cluster {
                 ));
             }
             if let Some((j, bytes)) = cur.as_mut() {
-                let size = (k.len() + v.len()) as u64;
                 *bytes += size;
                 stats.pairs += 1;
                 stats.bytes += size;
@@ -173,7 +190,9 @@ impl Cluster {
             }
         }
         if let Some((j, _)) = cur.take() {
-            self.dispatch(&mut tasks, &mut stats, j, commit_ts).await?;
+            let held = mem.take();
+            self.dispatch(&mut tasks, &mut stats, j, held, commit_ts)
+                .await?;
         }
         while let Some(r) = tasks.join_next().await {
             absorb(&mut stats, r)?;
@@ -200,6 +219,7 @@ impl Cluster {
         tasks: &mut JoinSet<JobResult>,
         stats: &mut IngestStats,
         j: Job,
+        mem: Option<OwnedSemaphorePermit>,
         commit_ts: u64,
     ) -> Result<()> {
         while let Some(r) = tasks.try_join_next() {
@@ -217,8 +237,92 @@ impl Cluster {
         tasks.spawn(async move {
             let r = job::run(&c, j, commit_ts).await;
             drop(permit);
+            // The job's pairs are gone: their memory goes back to the budget.
+            drop(mem);
             r
         });
         Ok(())
+    }
+}
+
+/// The budget a range has reserved for the job it is filling (permits of 1 KiB, taken in
+/// steps of [`MEM_STEP`] KiB or what one pair needs).
+struct MemReservation {
+    budget: Arc<Semaphore>,
+    /// Permits of the whole budget: a pair larger than it is let through alone.
+    total: u32,
+    held: Option<OwnedSemaphorePermit>,
+    /// Bytes the job's pairs use of what is held.
+    used: u64,
+}
+
+/// KiB reserved at a time.
+const MEM_STEP: u32 = 1024;
+
+impl MemReservation {
+    fn new(budget: Arc<Semaphore>, total_bytes: u64) -> Self {
+        let total = u32::try_from(crate::cluster::mem_permits(total_bytes)).unwrap_or(u32::MAX);
+        MemReservation {
+            budget,
+            total,
+            held: None,
+            used: 0,
+        }
+    }
+
+    fn held_bytes(&self) -> u64 {
+        self.held
+            .as_ref()
+            .map_or(0, |p| p.num_permits() as u64 * 1024)
+    }
+
+    /// KiB to ask for so that `size` more bytes fit: a step, or more for a large pair,
+    /// never more than the whole budget.
+    fn want(&self, size: u64) -> u32 {
+        let missing = (self.used + size).saturating_sub(self.held_bytes());
+        let kib = u32::try_from(missing.div_ceil(1024)).unwrap_or(u32::MAX);
+        kib.max(MEM_STEP).min(self.total)
+    }
+
+    fn add(&mut self, p: OwnedSemaphorePermit, size: u64) {
+        match &mut self.held {
+            Some(h) => h.merge(p),
+            None => self.held = Some(p),
+        }
+        // A pair larger than the whole budget is counted as filling it.
+        self.used = (self.used + size).min(self.held_bytes().max(size));
+    }
+
+    /// Makes room for `size` more bytes without waiting; false when the budget is used up.
+    fn try_reserve(&mut self, size: u64) -> bool {
+        if self.used + size <= self.held_bytes() {
+            self.used += size;
+            return true;
+        }
+        match self.budget.clone().try_acquire_many_owned(self.want(size)) {
+            Ok(p) => {
+                self.add(p, size);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Makes room for `size` more bytes, waiting for memory.
+    async fn reserve(&mut self, size: u64) -> Result<()> {
+        let p = self
+            .budget
+            .clone()
+            .acquire_many_owned(self.want(size))
+            .await
+            .map_err(|e| ClusterError::Task(e.to_string()))?;
+        self.add(p, size);
+        Ok(())
+    }
+
+    /// Hands over what is held (for a job sent off) and starts afresh.
+    fn take(&mut self) -> Option<OwnedSemaphorePermit> {
+        self.used = 0;
+        self.held.take()
     }
 }
