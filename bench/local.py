@@ -61,8 +61,8 @@ PHASES = [
     ("split into ranges", "engines closed; importing", "last engine split into ranges"),
     ("region split/scatter", "last engine split into ranges", "last ingesting engine"),
     ("write+ingest", "last ingesting engine", "last engine ingested"),
-    ("checksum", "last engine ingested", "checksum matched"),
-    ("analyze + auto-id rebase", "checksum matched", "table imported"),
+    ("auto-id rebase + checksum", "last engine ingested", "checksum matched"),
+    ("analyze", "checksum matched", "table imported"),
     ("finish (normal mode, exit)", "table imported", "end"),
 ]
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z\s+(\w+)\s+(.*)$")

@@ -163,7 +163,7 @@ impl TableRun {
         let layout = self.plan(chunks, &cp).await?;
         let status_of = |id: i32| cp.engines.get(&id).map_or(S::LOADED, |e| e.status);
         let index_status = status_of(INDEX_ENGINE_ID);
-        tracing::info!(table = %self.name, table_id = self.info.id, engines = layout.len(), bytes = src.total_size, status = ?cp.status, "importing table");
+        tracing::info!(table = %self.name, table_id = self.info.id, engines = layout.len(), bytes = src.total_size, status = ?cp.status, "encoding table");
 
         let to_ingest =
             index_status < S::IMPORTED || layout.iter().any(|(id, _)| status_of(*id) < S::IMPORTED);
@@ -381,6 +381,7 @@ impl TableRun {
                 let closed = self.close(index).await?;
                 self.set_engine_status(INDEX_ENGINE_ID, S::CLOSED).await?;
                 self.advance(reached, S::CLOSED).await?;
+                tracing::info!(table = %self.name, rows, "engines closed; importing");
                 imports.spawn(self.clone().ingest(INDEX_ENGINE_ID, closed));
             } else if index_status < S::IMPORTED {
                 let closed = self.close(self.open(INDEX_ENGINE_ID)?).await?;
