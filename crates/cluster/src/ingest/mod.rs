@@ -162,7 +162,9 @@ impl Cluster {
                         .await?;
                 }
             }
-            if !mem.try_reserve(size) {
+            // What the pair costs in memory: its bytes plus the two vectors holding them.
+            let cost = size + PAIR_OVERHEAD;
+            if !mem.try_reserve(cost) {
                 // The budget is used up: send what this range holds (a smaller job), then
                 // wait for jobs in flight to give memory back.
                 if let Some((j, _)) = cur.take() {
@@ -170,7 +172,7 @@ impl Cluster {
                     self.dispatch(&mut tasks, &mut stats, j, held, commit_ts)
                         .await?;
                 }
-                mem.reserve(size).await?;
+                mem.reserve(cost).await?;
             }
             if cur.is_none() {
                 let region = self.region_for(&mut cached, &k).await?;
@@ -255,6 +257,10 @@ struct MemReservation {
     /// Bytes the job's pairs use of what is held.
     used: u64,
 }
+
+/// Bytes a held pair costs beyond its key and value: two `Vec` headers in the job and
+/// the allocator's per-allocation overhead (small index pairs cost mostly this).
+const PAIR_OVERHEAD: u64 = 80;
 
 /// KiB reserved at a time.
 const MEM_STEP: u32 = 1024;
