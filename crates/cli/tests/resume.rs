@@ -6,14 +6,13 @@
 
 mod kills;
 
-use kills::{finished_before_kill, text, Rng};
+use kills::{ctl, finished_before_kill, text, Rng};
 use lightning_testkit::MariaDb;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
-const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
 
 fn server() -> &'static MariaDb {
     MariaDb::shared()
@@ -174,15 +173,6 @@ fn lightning(config: &Path) -> Output {
         .arg(config)
         .output()
         .expect("running tidb-lightning")
-}
-
-fn ctl(config: &Path, args: &[&str]) -> Output {
-    Command::new(CTL)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("running tidb-lightning-ctl")
 }
 
 /// Runs the import under `kills` seeded kills, then lets it finish. Returns how many

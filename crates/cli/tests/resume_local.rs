@@ -16,7 +16,7 @@
 
 mod kills;
 
-use kills::{finished_before_kill, text};
+use kills::{ctl, finished_before_kill, text};
 use lightning_testkit::cluster::SimOptions;
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
@@ -27,7 +27,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
-const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
 const DB: &str = "crash_local";
 
 /// (table, columns): an integer handle with a secondary index, `_tidb_rowid` rows with an
@@ -312,15 +311,6 @@ async fn local_backend_resumes_after_kills_with_both_drivers() {
         }
     }
     assert!(total >= 20, "only {total} kills landed:\n{runs}");
-}
-
-fn ctl(config: &Path, args: &[&str]) -> Output {
-    Command::new(CTL)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("running tidb-lightning-ctl")
 }
 
 async fn run(config: &Path) -> Output {

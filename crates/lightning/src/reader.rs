@@ -64,6 +64,28 @@ pub(crate) struct ChunkRead<'a> {
     pub skip_through: u64,
 }
 
+impl<'a> ChunkRead<'a> {
+    /// The read of `chunk` an import with `cfg` does, skipping rows through `skip_through`.
+    pub(crate) fn new(
+        chunk: &'a Chunk,
+        formats: &'a Formats,
+        cfg: &'a Config,
+        io: &'a BlockingSemaphore,
+        stop: &'a StopFlag,
+        skip_through: u64,
+    ) -> Self {
+        ChunkRead {
+            chunk,
+            format: formats.of(chunk),
+            read_block_size: cfg.mydumper.read_block_size as usize,
+            io,
+            stop,
+            data_charset: &cfg.mydumper.data_character_set,
+            skip_through,
+        }
+    }
+}
+
 /// Reads, parses and encodes the chunk, sending each unit to `tx`. Returns the number of
 /// source bytes read.
 pub(crate) fn read_chunk<E: RowEncoder>(

@@ -289,15 +289,8 @@ async fn import_chunk(
     let skip_through = st.pos;
     let end = chunk.end;
     let producer = tokio::task::spawn_blocking(move || {
-        let job = ChunkRead {
-            chunk: &chunk,
-            format: reader_ctx.formats.of(&chunk),
-            read_block_size: reader_ctx.cfg.mydumper.read_block_size as usize,
-            io: &reader_ctx.io,
-            stop: &reader_ctx.stop,
-            data_charset: &reader_ctx.cfg.mydumper.data_character_set,
-            skip_through,
-        };
+        let c = &reader_ctx;
+        let job = ChunkRead::new(&chunk, &c.formats, &c.cfg, &c.io, &c.stop, skip_through);
         read_chunk(job, &mut encoder, &tx)
     });
     let mut dirty = false;

@@ -1,9 +1,21 @@
-//! Shared by the crash tests of both backends (`resume.rs`, `resume_local.rs`): killing an
-//! import with SIGKILL at seeded random moments.
+//! Shared by the checkpoint tests of both backends (`resume.rs`, `resume_local.rs`):
+//! killing an import with SIGKILL at seeded random moments, and running the ctl.
 #![allow(dead_code)]
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
+
+const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
+
+/// Runs `tidb-lightning-ctl --config <config> <args>`.
+pub fn ctl(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(CTL)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("running tidb-lightning-ctl")
+}
 
 /// A run's exit status and output, for assertion messages.
 pub fn text(o: &Output) -> String {
@@ -41,90 +53,74 @@ pub fn finished_before_kill(out: &Output) -> bool {
 /// 20 ms to `20 + max_ms`; stops early when a run exits by itself (it must have succeeded,
 /// or found the import finished). Returns the kills that landed and whether a run finished.
 pub fn run_with_kills(
-    mut lightning: impl FnMut() -> Command,
+    lightning: impl FnMut() -> Command,
     seed: u64,
     kills: usize,
     max_ms: u64,
 ) -> (usize, bool) {
-    let mut rng = Rng(seed);
-    let mut landed = 0;
-    for round in 0..kills {
+    kill_rounds(lightning, seed, kills, |rng| {
         let delay = Duration::from_millis(20 + rng.below(max_ms));
-        let mut child = lightning()
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tidb-lightning");
         let started = Instant::now();
-        let mut exited = None;
-        while started.elapsed() < delay {
-            if let Some(st) = child.try_wait().unwrap() {
-                exited = Some(st);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        match exited {
-            Some(st) => {
-                let out = child.wait_with_output().unwrap();
-                assert!(
-                    st.success() || finished_before_kill(&out),
-                    "seed {seed} round {round}: run failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                return (landed, true);
-            }
-            None => {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                landed += 1;
-            }
-        }
-    }
-    (landed, false)
+        Box::new(move || started.elapsed() >= delay)
+    })
 }
 
 /// As [`run_with_kills`], but each kill lands when the run has appended a seeded number of
 /// lines (3 to `3 + max_lines`) to its `log`, plus up to 50 ms: the moments follow the
 /// import's progress, not the machine's speed.
 pub fn run_with_kills_at_lines(
-    mut lightning: impl FnMut() -> Command,
+    lightning: impl FnMut() -> Command,
     log: &std::path::Path,
     seed: u64,
     kills: usize,
     max_lines: u64,
 ) -> (usize, bool) {
-    let mut rng = Rng(seed);
-    let mut landed = 0;
-    let lines_since = |from: u64| -> u64 {
-        let bytes = std::fs::read(log).unwrap_or_default();
-        let from = (from as usize).min(bytes.len());
-        bytes[from..].iter().filter(|b| **b == b'\n').count() as u64
-    };
-    for round in 0..kills {
+    let log = log.to_path_buf();
+    kill_rounds(lightning, seed, kills, move |rng| {
         let at = 3 + rng.below(max_lines);
         let extra = Duration::from_millis(rng.below(50));
-        let start = std::fs::metadata(log).map_or(0, |m| m.len());
+        let start = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let log = log.clone();
+        let mut reached: Option<Instant> = None;
+        Box::new(move || match reached {
+            Some(t) => t.elapsed() >= extra,
+            None => {
+                let bytes = std::fs::read(&log).unwrap_or_default();
+                let new = &bytes[(start as usize).min(bytes.len())..];
+                if new.iter().filter(|b| **b == b'\n').count() as u64 >= at {
+                    reached = Some(Instant::now());
+                }
+                false
+            }
+        })
+    })
+}
+
+/// The kill loop: per round, `trigger` (made before the run starts) says when to kill.
+fn kill_rounds(
+    mut lightning: impl FnMut() -> Command,
+    seed: u64,
+    kills: usize,
+    mut trigger: impl FnMut(&mut Rng) -> Box<dyn FnMut() -> bool>,
+) -> (usize, bool) {
+    let mut rng = Rng(seed);
+    let mut landed = 0;
+    for round in 0..kills {
+        let mut kill_now = trigger(&mut rng);
         let mut child = lightning()
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tidb-lightning");
-        let mut exited = None;
-        let mut reached: Option<Instant> = None;
-        loop {
+        let exited: Option<ExitStatus> = loop {
             if let Some(st) = child.try_wait().unwrap() {
-                exited = Some(st);
-                break;
+                break Some(st);
             }
-            match reached {
-                Some(t) if t.elapsed() >= extra => break,
-                Some(_) => {}
-                None if lines_since(start) >= at => reached = Some(Instant::now()),
-                None => {}
+            if kill_now() {
+                break None;
             }
             std::thread::sleep(Duration::from_millis(2));
-        }
+        };
         match exited {
             Some(st) => {
                 let out = child.wait_with_output().unwrap();

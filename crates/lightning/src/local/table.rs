@@ -497,15 +497,14 @@ impl TableRun {
                 ctx.errors.clone(),
                 ctx.counters.clone(),
             );
-            let job = ChunkRead {
-                chunk: &chunk,
-                format: ctx.formats.of(&chunk),
-                read_block_size: ctx.cfg.mydumper.read_block_size as usize,
-                io: &ctx.io,
-                stop: &ctx.stop,
-                data_charset: &ctx.cfg.mydumper.data_character_set,
-                skip_through: start.pos,
-            };
+            let job = ChunkRead::new(
+                &chunk,
+                &ctx.formats,
+                &ctx.cfg,
+                &ctx.io,
+                &ctx.stop,
+                start.pos,
+            );
             let read = match read_chunk(job, &mut kv, &tx) {
                 Ok(n) => n,
                 Err(e) => {
