@@ -13,8 +13,11 @@
 //! until `tidb-lightning-ctl` clears it (`ctl`).
 //!
 //! With `--backend local` (module `local`), encoded key-value pairs go to sort engines
-//! (`lightning-engine`) instead, which are split into ranges and ingested into TiKV in
-//! import mode (`lightning-cluster`), then checksummed against the cluster.
+//! (`lightning-engine`) instead: a data engine per `batch-size` of a table's source and one
+//! index engine, each split into ranges and ingested into TiKV in import mode
+//! (`lightning-cluster`) once closed, then the table is checksummed against the cluster.
+//! Its checkpoints record chunk positions once their pairs are durable in the engines, and
+//! engine and table statuses, so a rerun reopens engines instead of re-encoding.
 
 mod checkpoint;
 mod ctl;
