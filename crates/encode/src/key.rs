@@ -153,6 +153,18 @@ fn append_common_handle(buf: &mut Vec<u8>, enc: &[u8]) {
     buf.extend_from_slice(enc);
 }
 
+/// The smallest key above every key starting with `p` (empty: no upper bound).
+pub fn prefix_end(p: &[u8]) -> Vec<u8> {
+    let mut e = p.to_vec();
+    while let Some(last) = e.pop() {
+        if last < 0xff {
+            e.push(last + 1);
+            return e;
+        }
+    }
+    Vec::new()
+}
+
 /// A table key taken apart.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DecodedKey {
@@ -245,4 +257,18 @@ pub fn decode_key(key: &[u8]) -> Result<DecodedKey, CodecError> {
         table_id,
         rest: rest.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_carries_past_ff_bytes() {
+        assert_eq!(prefix_end(b"t\x01"), b"t\x02");
+        assert_eq!(prefix_end(b"t\xff"), b"u");
+        assert_eq!(prefix_end(b"t\x01\xff"), b"t\x02");
+        assert_eq!(prefix_end(b"a"), b"b");
+        assert_eq!(prefix_end(b"\xff\xff"), b"");
+    }
 }

@@ -24,10 +24,12 @@
 use crate::LightningError;
 use lightning_backend::tidb::{TargetTable, TidbTarget};
 use lightning_checkpoint::{
-    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, ChunkCheckpoint,
-    ChunkDiff, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit, TaskCheckpoint,
+    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, Checksum,
+    ChunkCheckpoint, ChunkDiff, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit,
+    TaskCheckpoint,
 };
 use lightning_config::Config;
+use lightning_encode::KvChecksum;
 use lightning_source::{Chunk, DataFormat, Dump, TableSource};
 use mysql_async::prelude::Queryable;
 use std::collections::HashSet;
@@ -102,6 +104,24 @@ pub(crate) fn new_chunk(c: &Chunk, timestamp: i64) -> ChunkCheckpoint {
     }
 }
 
+/// A KV checksum as checkpoints store it.
+pub(crate) fn to_stored(c: &KvChecksum) -> Checksum {
+    Checksum {
+        crc: c.crc,
+        kvs: c.kvs,
+        bytes: c.bytes,
+    }
+}
+
+/// A stored checksum back as a KV checksum.
+pub(crate) fn from_stored(c: &Checksum) -> KvChecksum {
+    KvChecksum {
+        crc: c.crc,
+        kvs: c.kvs,
+        bytes: c.bytes,
+    }
+}
+
 /// How checkpoints name a chunk.
 pub(crate) fn chunk_key(c: &Chunk) -> ChunkKey {
     ChunkKey {
@@ -168,16 +188,7 @@ impl Checkpoints {
         key: &ChunkKey,
         s: &ChunkState,
     ) -> Result<(), LightningError> {
-        let diff = chunk_diff(s);
-        self.save(
-            table,
-            CheckpointUpdate::Chunk {
-                engine_id: ENGINE,
-                key: key.clone(),
-                diff,
-            },
-        )
-        .await
+        self.save_chunk_diff(table, key, chunk_diff(s)).await
     }
 
     /// Records a chunk with a batch of `rows` rows in flight (ending at `s.inflight_end`).
@@ -190,15 +201,45 @@ impl Checkpoints {
     ) -> Result<(), LightningError> {
         let mut diff = chunk_diff(s);
         diff.checksum.crc = rows;
-        self.save(
-            table,
-            CheckpointUpdate::Chunk {
-                engine_id: ENGINE,
-                key: key.clone(),
-                diff,
-            },
-        )
-        .await
+        self.save_chunk_diff(table, key, diff).await
+    }
+
+    async fn save_chunk_diff(
+        &self,
+        table: &str,
+        key: &ChunkKey,
+        diff: ChunkDiff,
+    ) -> Result<(), LightningError> {
+        let key = key.clone();
+        let update = CheckpointUpdate::Chunk {
+            engine_id: ENGINE,
+            key,
+            diff,
+        };
+        self.save(table, update).await
+    }
+
+    /// After a failed import: flushes what the store holds (errors are only logged, the
+    /// import's own error is the one to report).
+    pub async fn close_after_failure(&self) {
+        if let Err(e) = self.store.close().await {
+            tracing::error!(error = %e, "flushing checkpoints");
+        }
+    }
+
+    /// After a successful import: applies `keep-after-success` (when checkpoints are on)
+    /// and closes the store.
+    pub async fn finish(&self, cfg: &Config, task_id: i64) -> Result<(), LightningError> {
+        if self.enabled {
+            lightning_checkpoint::finish(
+                self.store.as_ref(),
+                cfg.checkpoint.keep_after_success,
+                task_id,
+            )
+            .await?;
+        }
+        self.store.close().await?;
+        Ok(())
     }
 
     /// Records an engine's status (a failed one also fails the table).

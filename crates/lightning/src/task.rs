@@ -197,24 +197,14 @@ pub async fn run_with_stop(
     drop(progress);
     summary.refused_rows = ctx.refused.count();
     if let Some(e) = first_err {
-        if let Err(ce) = ctx.cp.store.close().await {
-            tracing::error!(error = %ce, "flushing checkpoints");
-        }
+        ctx.cp.close_after_failure().await;
         tracing::error!(error = %e, imported_tables = summary.tables.len(), "import failed");
         return Err(e);
     }
     if !cfg.mydumper.no_schema {
         schema::create_views(&target, &dump, &charset).await?;
     }
-    if cfg.checkpoint.enable {
-        lightning_checkpoint::finish(
-            ctx.cp.store.as_ref(),
-            cfg.checkpoint.keep_after_success,
-            task_id,
-        )
-        .await?;
-    }
-    ctx.cp.store.close().await?;
+    ctx.cp.finish(&cfg, task_id).await?;
     drop(ctx);
     target.close().await?;
     summary.seconds = started.elapsed().as_secs_f64();

@@ -86,7 +86,7 @@ impl<'t> KvEncoder<'t> {
     }
 
     /// Makes every pair appended so far durable; the progress it stands for.
-    pub(crate) fn flush(&mut self) -> Result<ChunkProgress, EngineError> {
+    pub(crate) fn make_durable(&mut self) -> Result<ChunkProgress, EngineError> {
         self.data.flush()?;
         self.index.flush()?;
         self.saved_at = Instant::now();
@@ -171,7 +171,7 @@ impl RowEncoder for KvEncoder<'_> {
             .save_every
             .is_some_and(|every| self.saved_at.elapsed() >= every)
         {
-            match KvEncoder::flush(self) {
+            match self.make_durable() {
                 Ok(p) => out.push(p),
                 Err(e) => return Err(self.engine_failed(e)),
             }

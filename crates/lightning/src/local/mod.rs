@@ -201,9 +201,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         if let Err(f) = finished {
             tracing::error!(error = %f, "switching TiKV back to normal mode failed; run tidb-lightning-ctl --switch-mode=normal");
         }
-        if let Err(ce) = ctx.cp.store.close().await {
-            tracing::error!(error = %ce, "flushing checkpoints");
-        }
+        ctx.cp.close_after_failure().await;
         tracing::error!(error = %e, imported_tables = summary.tables.len(), "import failed");
         return Err(e);
     }
@@ -211,15 +209,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     if !cfg.mydumper.no_schema {
         schema::create_views(&target, &dump, &charset).await?;
     }
-    if cfg.checkpoint.enable {
-        lightning_checkpoint::finish(
-            ctx.cp.store.as_ref(),
-            cfg.checkpoint.keep_after_success,
-            task_cp.task_id,
-        )
-        .await?;
-    }
-    ctx.cp.store.close().await?;
+    ctx.cp.finish(&cfg, task_cp.task_id).await?;
     drop(ctx);
     target.close().await?;
     summary.seconds = started.elapsed().as_secs_f64();

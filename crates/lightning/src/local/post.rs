@@ -63,18 +63,6 @@ pub(super) async fn fetch_table_info(
     TableInfo::from_tidb_json(&body).map_err(|e| fail(e.to_string()))
 }
 
-/// The next key range after every key with prefix `p`.
-fn prefix_end(p: &[u8]) -> Vec<u8> {
-    let mut e = p.to_vec();
-    while let Some(last) = e.pop() {
-        if last < 0xff {
-            e.push(last + 1);
-            return e;
-        }
-    }
-    Vec::new()
-}
-
 /// Raw `[t{id}, t{id+1})`: every key of the table.
 pub(super) fn table_range(id: i64) -> (Vec<u8>, Vec<u8>) {
     let (mut s, mut e) = (Vec::new(), Vec::new());
@@ -87,11 +75,11 @@ pub(super) fn table_range(id: i64) -> (Vec<u8>, Vec<u8>) {
 fn checksum_ranges(info: &TableInfo) -> Vec<KeyRange> {
     let mut p = Vec::new();
     key::append_record_prefix(&mut p, info.id);
-    let mut out = vec![KeyRange::new(&p, &prefix_end(&p))];
+    let mut out = vec![KeyRange::new(&p, &key::prefix_end(&p))];
     for ix in &info.indices {
         let mut p = Vec::new();
         key::append_index_prefix(&mut p, info.id, ix.id);
-        out.push(KeyRange::new(&p, &prefix_end(&p)));
+        out.push(KeyRange::new(&p, &key::prefix_end(&p)));
     }
     out
 }
@@ -238,10 +226,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefix_ends_and_names() {
-        assert_eq!(prefix_end(b"t\x01"), b"t\x02");
-        assert_eq!(prefix_end(b"t\xff"), b"u");
-        assert_eq!(prefix_end(b"\xff\xff"), b"");
+    fn names_and_table_range() {
         assert_eq!(quoted("d", "a`b"), "`d`.`a``b`");
         assert_eq!(escape_segment("a b/中"), "a%20b%2F%E4%B8%AD");
         let (s, e) = table_range(5);

@@ -13,8 +13,8 @@ use crate::reader::{read_chunk, ChunkRead};
 use crate::task::TableSummary;
 use crate::LightningError;
 use lightning_checkpoint::{
-    unique_table_name, CheckpointDiffs, CheckpointStatus as S, CheckpointUpdate, Checksum,
-    ChunkDiff, ChunkKey, EngineCheckpoint, Rebase, TableCheckpoint, WHOLE_TABLE_ENGINE_ID,
+    unique_table_name, CheckpointDiffs, CheckpointStatus as S, CheckpointUpdate, ChunkDiff,
+    ChunkKey, EngineCheckpoint, Rebase, TableCheckpoint, WHOLE_TABLE_ENGINE_ID,
 };
 use lightning_cluster::{SchedulerPause, DEFAULT_PAUSE_TTL};
 use lightning_config::{PauseScope, PostOpLevel};
@@ -24,7 +24,7 @@ use lightning_engine::{engine_uuid, ClosedEngine, Engine, EngineError, INDEX_ENG
 use lightning_source::{Chunk, TableSource};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
@@ -51,8 +51,6 @@ struct TableRun {
     progress: Mutex<BTreeMap<ChunkKey, ChunkProgress>>,
     /// Largest ids used, from the checkpoint and this run.
     max_ids: Mutex<MaxIds>,
-    /// The data engine of every chunk (set by `plan`).
-    engine_ids: OnceLock<BTreeMap<ChunkKey, i32>>,
 }
 
 /// Imports one table (or finishes what an earlier run of the task left of it). `None`
@@ -79,7 +77,6 @@ pub(super) async fn import_table(
             row_id: cp.auto_row_id_base.max(cp.auto_incr_base),
             auto_random: cp.auto_rand_base,
         }),
-        engine_ids: OnceLock::new(),
     });
     let mut reached = cp.status.max(S::LOADED);
     match run.import(&src, cp, &mut reached).await {
@@ -127,11 +124,7 @@ impl TableRun {
         let mut chunks = lightning_source::make_chunks_for_columns(src, &ctx.cfg, columns)?;
         // What the table held before, for the checksum: recorded before anything is written.
         let before = if !cp.engines.is_empty() {
-            KvChecksum {
-                crc: cp.checksum.crc,
-                kvs: cp.checksum.kvs,
-                bytes: cp.checksum.bytes,
-            }
+            checkpoint::from_stored(&cp.checksum)
         } else if !ctx.cfg.lightning.check_requirements
             && ctx.cfg.post_restore.checksum != PostOpLevel::Off
         {
@@ -139,14 +132,8 @@ impl TableRun {
             let b = post::remote_checksum(ctx, &self.name, &src.db, &src.name, &self.info).await?;
             if b.kvs > 0 {
                 tracing::info!(table = %self.name, kvs = b.kvs, "the table holds data already; its checksum counts in the comparison");
-                let sum = Checksum {
-                    crc: b.crc,
-                    kvs: b.kvs,
-                    bytes: b.bytes,
-                };
-                ctx.cp
-                    .save(&self.name, CheckpointUpdate::TableChecksum(sum))
-                    .await?;
+                let sum = CheckpointUpdate::TableChecksum(checkpoint::to_stored(&b));
+                ctx.cp.save(&self.name, sum).await?;
             }
             b
         } else {
@@ -294,11 +281,7 @@ impl TableRun {
                         ChunkProgress {
                             pos: from_i64(c.chunk.offset),
                             row_id: from_i64(c.chunk.prev_rowid_max),
-                            checksum: KvChecksum {
-                                crc: c.checksum.crc,
-                                kvs: c.checksum.kvs,
-                                bytes: c.checksum.bytes,
-                            },
+                            checksum: checkpoint::from_stored(&c.checksum),
                             max_ids: MaxIds::default(),
                         },
                     );
@@ -312,11 +295,6 @@ impl TableRun {
             }
         }
         *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
-        let ids = layout
-            .iter()
-            .flat_map(|(id, cs)| cs.iter().map(move |c| (checkpoint::chunk_key(c), *id)))
-            .collect();
-        let _ = self.engine_ids.set(ids);
         Ok(layout)
     }
 
@@ -354,7 +332,7 @@ impl TableRun {
                     break;
                 };
                 let engine = self.open(id)?;
-                match self.encode_engine(&engine, index, chunks).await {
+                match self.encode_engine(id, &engine, index, chunks).await {
                     Ok((r, b)) => {
                         rows += r;
                         bytes += b;
@@ -429,6 +407,7 @@ impl TableRun {
     /// Writes every unfinished chunk of one data engine, `region-concurrency` at once.
     async fn encode_engine(
         self: &Arc<Self>,
+        engine_id: i32,
         data: &Engine,
         index: &Engine,
         chunks: Vec<Chunk>,
@@ -442,10 +421,13 @@ impl TableRun {
             if start.pos > chunk.offset {
                 tracing::info!(table = %self.name, chunk = %checkpoint::chunk_key(&chunk), pos = start.pos, "resuming chunk");
             }
-            set.spawn(
-                self.clone()
-                    .encode_chunk(data.clone(), index.clone(), chunk, start),
-            );
+            set.spawn(self.clone().encode_chunk(
+                engine_id,
+                data.clone(),
+                index.clone(),
+                chunk,
+                start,
+            ));
         }
         let (mut rows, mut bytes) = (0, 0);
         match join_all(&mut set, &self.ctx.stop, |(r, b)| {
@@ -470,6 +452,7 @@ impl TableRun {
     /// handing back progress whenever it made its pairs durable; this task records it.
     async fn encode_chunk(
         self: Arc<Self>,
+        engine_id: i32,
         data: Engine,
         index: Engine,
         chunk: Chunk,
@@ -516,7 +499,7 @@ impl TableRun {
                 }
             };
             // Durable before the chunk is recorded as finished.
-            let last = kv.flush().map_err(engine_err)?;
+            let last = kv.make_durable().map_err(engine_err)?;
             let KvEncoder {
                 data, index, rows, ..
             } = kv;
@@ -526,7 +509,7 @@ impl TableRun {
         });
         let saved = async {
             while let Some(p) = rx.recv().await {
-                self.save_chunk(&key, p).await?;
+                self.save_chunk(engine_id, &key, p).await?;
             }
             Ok::<(), LightningError>(())
         }
@@ -540,12 +523,17 @@ impl TableRun {
         let (rows, read, mut last) = produced?;
         // The whole chunk is in: record its end (compressed chunks end at `u64::MAX`).
         last.pos = end;
-        self.save_chunk(&key, last).await?;
+        self.save_chunk(engine_id, &key, last).await?;
         Ok((rows, read))
     }
 
     /// Records a chunk's progress (and the ids it used) in memory and in the checkpoint.
-    async fn save_chunk(&self, key: &ChunkKey, p: ChunkProgress) -> Result<(), LightningError> {
+    async fn save_chunk(
+        &self,
+        engine_id: i32,
+        key: &ChunkKey,
+        p: ChunkProgress,
+    ) -> Result<(), LightningError> {
         self.progress
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -555,7 +543,6 @@ impl TableRun {
             m.row_id = m.row_id.max(p.max_ids.row_id);
             m.auto_random = m.auto_random.max(p.max_ids.auto_random);
         }
-        let engine_id = self.engine_of(key);
         let mut d = CheckpointDiffs::new();
         d.merge(
             &self.name,
@@ -566,11 +553,7 @@ impl TableRun {
                     pos: to_i64(p.pos),
                     real_pos: to_i64(p.pos),
                     row_id: to_i64(p.row_id),
-                    checksum: Checksum {
-                        crc: p.checksum.crc,
-                        kvs: p.checksum.kvs,
-                        bytes: p.checksum.bytes,
-                    },
+                    checksum: checkpoint::to_stored(&p.checksum),
                     column_permutation: Vec::new(),
                 },
             },
@@ -585,14 +568,6 @@ impl TableRun {
         );
         self.ctx.cp.store.update(&d).await?;
         Ok(())
-    }
-
-    /// The data engine a chunk was assigned to (the checkpoint's layout).
-    fn engine_of(&self, key: &ChunkKey) -> i32 {
-        self.engine_ids
-            .get()
-            .and_then(|m| m.get(key).copied())
-            .unwrap_or(0)
     }
 
     fn open(&self, id: i32) -> Result<Engine, LightningError> {

@@ -128,7 +128,7 @@ pub(super) fn show(e: &Engine, s: &mut Session, c: &mut Cur, sql: &str) -> Res {
 /// The record pairs of table `id`.
 pub(super) fn record_range(e: &Engine, id: i64) -> Vec<(Vec<u8>, Vec<u8>)> {
     let start = record_prefix(id);
-    e.kv.scan(&start, &prefix_end(&start))
+    e.kv.scan(&start, &key::prefix_end(&start))
 }
 
 /// `t{id}_r`.
@@ -136,18 +136,6 @@ pub(super) fn record_prefix(id: i64) -> Vec<u8> {
     let mut b = Vec::new();
     key::append_record_prefix(&mut b, id);
     b
-}
-
-/// The smallest key above every key starting with `p`.
-pub(super) fn prefix_end(p: &[u8]) -> Vec<u8> {
-    let mut e = p.to_vec();
-    while let Some(last) = e.pop() {
-        if last < 0xff {
-            e.push(last + 1);
-            return e;
-        }
-    }
-    Vec::new()
 }
 
 /// What `ADMIN CHECKSUM TABLE` reports for `info`: TiDB sends one checksum request for the
@@ -162,7 +150,7 @@ pub fn table_checksum(e: &Engine, info: &TableInfo) -> KvChecksum {
     }
     let mut sum = KvChecksum::new();
     for start in ranges {
-        for (k, v) in e.kv.scan(&start, &prefix_end(&start)) {
+        for (k, v) in e.kv.scan(&start, &key::prefix_end(&start)) {
             sum.update(&k, &v);
         }
     }
@@ -199,15 +187,4 @@ pub(super) fn admin_checksum(e: &Engine, s: &mut Session, c: &mut Cur) -> Res {
         Column::uint("Total_bytes"),
     ];
     Ok(Outcome::Rows { cols, rows })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_end_carries() {
-        assert_eq!(prefix_end(b"t\x01\xff"), b"t\x02");
-        assert_eq!(prefix_end(b"a"), b"b");
-    }
 }
