@@ -21,8 +21,6 @@
 //!   encoder does not evaluate; `disk-quota` is not implemented on this backend either.
 //! - lightning_fail_fast: `on-duplicate = "error"` of the logical backend (upstream runs it
 //!   with the tidb backend only).
-//! - lightning_duplicate_detection: duplicates resolved by removal/replacement (not implemented;
-//!   upstream disabled the case).
 //! - lightning_checkpoint_dirty_tableid: crashes the import with failpoints at chosen
 //!   steps (resume after kills is tested in `resume_local.rs` instead).
 //! - lightning_parquet, lightning_checkpoint_parquet: Parquet (not implemented; the latter's
@@ -43,6 +41,10 @@
 //!   which the encoder refuses.
 //! - lightning_tiflash: the tables are created without `SET TIFLASH REPLICA` (no TiFlash).
 //! - lightning_s3, lightning_gcs: their dumps, from a local folder (no object storage).
+//! - lightning_duplicate_detection: upstream (disabled there) imports the two halves with two
+//!   instances at once and only greps the log; here one import of both halves runs with
+//!   `[conflict] strategy = "replace"` and each table must hold what replaying its rows in
+//!   order with `REPLACE INTO` leaves, with no index entry of a replaced row left.
 //! - lightning_error_summary: the rows upstream inserts beforehand come from a first import;
 //!   whether b is imported after a and c fail depends on scheduling here.
 
@@ -900,4 +902,79 @@ fn lightning_checkpoint_error_destroy() {
     c.run(Some("file.toml"), "good-data", no_cp, &[])
         .assert_ok();
     c.check(&[("SELECT * FROM cped.t", "1999-09-09 09:09:09")]);
+}
+
+/// What `REPLACE INTO t VALUES (id, name, size)` of each row in turn leaves, for tables
+/// with a primary key `id` and a unique key `name`: a row goes when a later one has its id
+/// or its name.
+fn replayed_with_replace(rows: &[(i64, String, String)]) -> Vec<(i64, String, String)> {
+    let mut kept: Vec<(i64, String, String)> = Vec::new();
+    for r in rows {
+        kept.retain(|k| k.0 != r.0 && k.1 != r.1);
+        kept.push(r.clone());
+    }
+    kept.sort();
+    kept
+}
+
+#[test]
+fn lightning_duplicate_detection() {
+    duplicates_replaced("");
+}
+
+/// The same with a data engine per file: conflicts on the primary key meet across engines.
+#[test]
+fn lightning_duplicate_detection_engine_per_file() {
+    duplicates_replaced("[mydumper]\nbatch-size = 1\n");
+}
+
+fn duplicates_replaced(extra: &str) {
+    let c = Case::new("lightning_duplicate_detection");
+    let out = c.run(
+        None,
+        "data",
+        &format!("[conflict]\nstrategy = \"replace\"\n[tikv-importer]\nregion-split-keys = 8\n{extra}"),
+        &[],
+    );
+    out.assert_ok();
+    let log = std::fs::read_to_string(c.tmp.path().join("lightning.1.log")).unwrap();
+    for t in ["ta", "tb", "tc", "td", "te", "tf"] {
+        // The source rows in import order (file .0, then .1), parsed here.
+        let mut rows = Vec::new();
+        for part in 0..2 {
+            let f = c.dir().join(format!("data/dup_detect.{t}.{part}.sql"));
+            for line in std::fs::read_to_string(&f).unwrap().lines() {
+                let Some(v) = line.split_once("values (").map(|(_, v)| v) else {
+                    continue;
+                };
+                let v: Vec<&str> = v.trim_end_matches(");").split(", ").collect();
+                rows.push((
+                    v[0].parse::<i64>().unwrap(),
+                    v[1].trim_matches('\'').to_string(),
+                    v[2].to_string(),
+                ));
+            }
+        }
+        assert_eq!(rows.len(), 40, "{t}: source rows");
+        let want = replayed_with_replace(&rows);
+        if t == "tf" {
+            assert_eq!(want.len(), 40, "tf has no conflicts");
+        } else {
+            assert!(want.len() < 40, "{t} has conflicts");
+        }
+        let got: Vec<(i64, String, String)> = c
+            .sql(&format!("SELECT id, name, size FROM dup_detect.{t} ORDER BY id"))
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0].parse().unwrap(), f[1].to_string(), f[2].to_string())
+            })
+            .collect();
+        assert_eq!(got, want, "{t}: the rows REPLACE INTO would leave");
+        // A record and a unique-index entry per row: no entry of a replaced row is left.
+        let sum = c.sql(&format!("ADMIN CHECKSUM TABLE dup_detect.{t}"));
+        let kvs: u64 = sum.split('\t').nth(3).unwrap().parse().unwrap();
+        assert_eq!(kvs, 2 * want.len() as u64, "{t}: pairs in the cluster");
+    }
+    assert!(log.contains("conflicting row replaced"), "conflicts are logged");
 }

@@ -44,4 +44,11 @@ impl KvChecksum {
         self.kvs += other.kvs;
         self.bytes += other.bytes;
     }
+
+    /// Takes out the pairs of `other`, a checksum of pairs this one counted.
+    pub fn remove(&mut self, other: &KvChecksum) {
+        self.crc ^= other.crc;
+        self.kvs = self.kvs.wrapping_sub(other.kvs);
+        self.bytes = self.bytes.wrapping_sub(other.bytes);
+    }
 }

@@ -7,6 +7,7 @@ use crate::files::{Files, Kind, Manifest};
 use crate::format::{get_entry, BlockHandle, Footer, BLOCK_HEADER_LEN};
 use crate::run::{read_footer, RunCursor, RunMeta};
 use lightning_encode::KvChecksum;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
@@ -65,6 +66,23 @@ impl Segment {
         })
     }
 
+    /// First and last key (`None` when empty), from the first block and the block index.
+    fn bounds(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(last) = self.blocks.last() else {
+            return Ok(None);
+        };
+        let mut buf = Vec::new();
+        self.read_block(0, &mut buf)?;
+        let mut pos = 0;
+        let Some(e) = get_entry(&buf, &mut pos) else {
+            return Err(self.ctx.corrupt(self.blocks[0].offset, "malformed entry"));
+        };
+        Ok(Some((
+            buf[e.key_start..e.key_end].to_vec(),
+            last.last_key.clone(),
+        )))
+    }
+
     /// Reads and checks block `i`'s payload into `buf`.
     fn read_block(&self, i: usize, buf: &mut Vec<u8>) -> Result<()> {
         let h = &self.blocks[i];
@@ -82,23 +100,9 @@ impl Segment {
     }
 }
 
-/// First and last key of a finished run (`None` when it holds no pair), read from its
-/// first block and its block index.
+/// First and last key of a finished run (`None` when it holds no pair).
 pub(crate) fn run_bounds(ctx: Ctx, meta: &RunMeta) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    let seg = Segment::open(ctx, meta)?;
-    let Some(last) = seg.blocks.last() else {
-        return Ok(None);
-    };
-    let mut buf = Vec::new();
-    seg.read_block(0, &mut buf)?;
-    let mut pos = 0;
-    let Some(e) = get_entry(&buf, &mut pos) else {
-        return Err(seg.ctx.corrupt(seg.blocks[0].offset, "malformed entry"));
-    };
-    Ok(Some((
-        buf[e.key_start..e.key_end].to_vec(),
-        last.last_key.clone(),
-    )))
+    Segment::open(ctx, meta)?.bounds()
 }
 
 /// The sorted data of a closed engine, shared by its handles.
@@ -129,11 +133,18 @@ impl Sealed {
     }
 }
 
+/// A pair borrowed from an iterator, with the sequence it was written under.
+pub type Entry<'a> = (&'a [u8], &'a [u8], u64);
+
+/// Sequences whose pairs a view of a closed engine leaves out.
+pub type SeqSet = Arc<HashSet<u64>>;
+
 /// A closed engine: iterate it in key order, split it into ranges, read its conflicts.
 #[derive(Clone)]
 pub struct ClosedEngine {
     _engine: Arc<Inner>,
     sealed: Arc<Sealed>,
+    exclude: Option<SeqSet>,
 }
 
 impl ClosedEngine {
@@ -141,6 +152,17 @@ impl ClosedEngine {
         ClosedEngine {
             _engine: engine,
             sealed,
+            exclude: None,
+        }
+    }
+
+    /// A view of this engine without the pairs written under any of `seqs` (the rows a
+    /// `replace` resolution removes): ranges, iteration and checksum leave them out; the
+    /// files are unchanged, so the same view can be taken again after a restart.
+    pub fn excluding(&self, seqs: SeqSet) -> ClosedEngine {
+        ClosedEngine {
+            exclude: Some(seqs),
+            ..self.clone()
         }
     }
 
@@ -149,7 +171,8 @@ impl ClosedEngine {
         self.sealed.engine
     }
 
-    /// Pairs in the engine (after duplicate resolution).
+    /// Pairs in the engine's files (after duplicate resolution; a view's exclusions are
+    /// still counted).
     pub fn total_kvs(&self) -> u64 {
         self.sealed.segments.iter().map(|s| s.footer.kvs).sum()
     }
@@ -204,7 +227,7 @@ impl ClosedEngine {
         let mut buf = Vec::new();
         for seg in &self.sealed.segments {
             for (i, h) in seg.blocks.iter().enumerate() {
-                if let Some(c) = &mut cur {
+                if let (Some(c), None) = (&mut cur, &self.exclude) {
                     if c.kvs + u64::from(h.kvs) <= max_keys
                         && c.bytes.saturating_add(h.bytes) <= max_size
                     {
@@ -219,6 +242,9 @@ impl ClosedEngine {
                 while pos < buf.len() {
                     let e = get_entry(&buf, &mut pos)
                         .ok_or_else(|| seg.ctx.corrupt(h.offset, "malformed entry"))?;
+                    if self.exclude.as_ref().is_some_and(|x| x.contains(&e.seq)) {
+                        continue;
+                    }
                     let key = &buf[e.key_start..e.key_end];
                     let size = (e.value_end - e.key_start) as u64;
                     match &mut cur {
@@ -256,6 +282,7 @@ impl ClosedEngine {
     pub fn iter_range(&self, range: &KeyRange) -> RangeIter {
         RangeIter::new(
             self.sealed.clone(),
+            self.exclude.clone(),
             range.start.clone(),
             Some(range.end.clone()),
         )
@@ -263,7 +290,21 @@ impl ClosedEngine {
 
     /// Streams every pair in key order.
     pub fn iter(&self) -> RangeIter {
-        RangeIter::new(self.sealed.clone(), Vec::new(), None)
+        RangeIter::new(self.sealed.clone(), self.exclude.clone(), Vec::new(), None)
+    }
+
+    /// First and last key (`None` when empty), read from the segments' first block and
+    /// block index (a view's exclusions are not applied).
+    pub fn bounds(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let mut first = None;
+        let mut last = None;
+        for seg in &self.sealed.segments {
+            if let Some((f, l)) = seg.bounds()? {
+                first.get_or_insert(f);
+                last = Some(l);
+            }
+        }
+        Ok(first.zip(last))
     }
 
     /// The checksum of every pair in the engine.
@@ -294,6 +335,7 @@ impl ClosedEngine {
 /// A forward stream over the pairs of a key range of a closed engine.
 pub struct RangeIter {
     sealed: Arc<Sealed>,
+    exclude: Option<SeqSet>,
     start: Vec<u8>,
     end: Option<Vec<u8>>,
     next_segment: usize,
@@ -302,9 +344,15 @@ pub struct RangeIter {
 }
 
 impl RangeIter {
-    fn new(sealed: Arc<Sealed>, start: Vec<u8>, end: Option<Vec<u8>>) -> RangeIter {
+    fn new(
+        sealed: Arc<Sealed>,
+        exclude: Option<SeqSet>,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+    ) -> RangeIter {
         RangeIter {
             sealed,
+            exclude,
             start,
             end,
             next_segment: 0,
@@ -337,6 +385,11 @@ impl RangeIter {
 
     /// The next pair, borrowed until the following call; `None` at the end of the range.
     pub fn next_pair(&mut self) -> Result<Option<(&[u8], &[u8])>> {
+        Ok(self.next_entry()?.map(|(k, v, _)| (k, v)))
+    }
+
+    /// The next pair with the sequence it was written under.
+    pub fn next_entry(&mut self) -> Result<Option<Entry<'_>>> {
         loop {
             if self.done {
                 return Ok(None);
@@ -360,9 +413,15 @@ impl RangeIter {
                 self.done = true;
                 continue;
             }
+            if self.exclude.as_ref().is_some_and(|x| x.contains(&c.seq())) {
+                continue;
+            }
             break;
         }
-        Ok(self.cursor.as_ref().map(|c| (c.key(), c.value())))
+        Ok(self
+            .cursor
+            .as_ref()
+            .map(|c| (c.key(), c.value(), c.seq())))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::writer::EngineWriter;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use uuid::Uuid;
 
 /// Locks a mutex, ignoring poisoning (state stays consistent: every update is one step).
@@ -28,6 +28,8 @@ struct State {
     /// Conflict files likewise.
     pending_dups: Vec<RunMeta>,
     writers: usize,
+    /// Runs handed out as an [`EnginePart`] (still in the manifest until released).
+    detached: Vec<RunMeta>,
     closing: bool,
     sealed: Option<Arc<Sealed>>,
 }
@@ -39,6 +41,8 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     commit: Mutex<()>,
     close_lock: Mutex<()>,
+    /// Signalled when a part is released or returned.
+    part_done: Condvar,
     mem_used: AtomicUsize,
 }
 
@@ -109,6 +113,7 @@ impl Inner {
             }),
             commit: Mutex::new(()),
             close_lock: Mutex::new(()),
+            part_done: Condvar::new(),
             mem_used: AtomicUsize::new(0),
         }))
     }
@@ -250,6 +255,7 @@ impl Inner {
             .runs
             .iter()
             .chain(&st.pending)
+            .filter(|r| !st.detached.iter().any(|d| d.id == r.id))
             .cloned()
             .collect();
         runs.sort_by_key(|r| r.id);
@@ -262,6 +268,13 @@ impl Inner {
         let _g = lock(&self.close_lock);
         {
             let mut st = lock(&self.state);
+            // A part being imported ends (released or returned) before the rest is sorted.
+            while !st.detached.is_empty() {
+                st = self
+                    .part_done
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
             if let Some(s) = &st.sealed {
                 return Ok(s.clone());
             }
@@ -356,6 +369,70 @@ impl Inner {
         Ok(Arc::new(Sealed::open(&self.files, &m)?))
     }
 
+    /// Detaches every run on disk (pending ones made durable first) as a sorted part to
+    /// import while writers go on; `None` when there is nothing on disk, a part is already
+    /// out, or the engine is closing.
+    pub fn take_part(self: &Arc<Self>) -> Result<Option<EnginePart>> {
+        let Ok(_g) = self.close_lock.try_lock() else {
+            return Ok(None);
+        };
+        let runs = {
+            let _c = lock(&self.commit);
+            let pending = {
+                let st = lock(&self.state);
+                if st.closing || st.manifest.closed || !st.detached.is_empty() {
+                    return Ok(None);
+                }
+                st.pending.clone()
+            };
+            for r in &pending {
+                self.files.sync_file(r.id, Kind::Run)?;
+            }
+            if !pending.is_empty() {
+                self.commit_locked(&pending, &[], None, false, false)?;
+            }
+            let mut st = lock(&self.state);
+            st.detached = st.manifest.runs.clone();
+            st.detached.clone()
+        };
+        if runs.is_empty() {
+            return Ok(None);
+        }
+        let mut part = EnginePart {
+            inner: self.clone(),
+            runs,
+            temps: Vec::new(),
+            closed: None,
+            released: false,
+        };
+        // On error `part` is dropped: its runs return to the engine, temporary merges go.
+        let segments = part.sort()?;
+        let m = Manifest {
+            segments,
+            ..Manifest::default()
+        };
+        let sealed = Arc::new(Sealed::open(&self.files, &m)?);
+        part.closed = Some(ClosedEngine::new(self.clone(), sealed));
+        Ok(Some(part))
+    }
+
+    /// Ends a part: with `imported`, its runs leave the manifest and are deleted; else they
+    /// return to the engine. Temporary merges are deleted either way.
+    fn end_part(&self, part: &EnginePart, imported: bool) -> Result<()> {
+        let res = if imported {
+            let _c = lock(&self.commit);
+            self.commit_locked(&[], &part.runs, None, false, true)
+        } else {
+            Ok(())
+        };
+        for t in &part.temps {
+            let _ = self.files.remove(t.id, Kind::Run);
+        }
+        lock(&self.state).detached.clear();
+        self.part_done.notify_all();
+        res
+    }
+
     /// Bytes of this engine's files on disk.
     pub fn disk_size(&self) -> u64 {
         let st = lock(&self.state);
@@ -375,6 +452,68 @@ impl Inner {
     /// True once closed (in this process or on disk).
     pub fn is_closed(&self) -> bool {
         lock(&self.state).manifest.closed
+    }
+}
+
+/// The runs an open engine had on disk, detached and sorted for an early import
+/// (`disk-quota`). Release it after a successful import; dropped unreleased, its runs
+/// return to the engine (a crash before the release keeps them too: importing them
+/// again writes the same pairs).
+pub struct EnginePart {
+    inner: Arc<Inner>,
+    runs: Vec<RunMeta>,
+    /// Merge outputs not in the manifest, deleted when the part ends.
+    temps: Vec<RunMeta>,
+    closed: Option<ClosedEngine>,
+    released: bool,
+}
+
+impl EnginePart {
+    /// The part as a closed engine: split it into ranges and ingest it.
+    pub fn engine(&self) -> Option<&ClosedEngine> {
+        self.closed.as_ref()
+    }
+
+    /// Bytes of the detached runs.
+    pub fn disk_size(&self) -> u64 {
+        self.runs.iter().map(|r| r.size).sum()
+    }
+
+    /// Marks the part imported: its runs are deleted from the engine.
+    pub fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.closed = None;
+        self.inner.end_part(&self, true)
+    }
+
+    /// The part's segments in key order: the runs as they are when they do not overlap,
+    /// else merged (in groups of the merge fan-in) into temporary runs.
+    fn sort(&mut self) -> Result<Vec<RunMeta>> {
+        let inner = self.inner.clone();
+        let mut runs = self.runs.clone();
+        if runs.len() > 1 {
+            if let Some(ordered) = inner.disjoint_order(&runs)? {
+                return Ok(ordered);
+            }
+        }
+        let fan_in = inner.opts.max_merge_fan_in;
+        while runs.len() > 1 {
+            let group: Vec<RunMeta> = runs.drain(..runs.len().min(fan_in)).collect();
+            let w = inner.merge(&group)?;
+            lock(&inner.state).pending_dups.extend(w.conflicts);
+            self.temps.push(w.run.clone());
+            runs.push(w.run);
+        }
+        Ok(runs)
+    }
+}
+
+impl Drop for EnginePart {
+    fn drop(&mut self) {
+        if !self.released {
+            self.closed = None;
+            let _ = self.inner.end_part(self, false);
+        }
     }
 }
 
@@ -421,6 +560,12 @@ impl Engine {
     /// True once the engine is closed.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    /// Detaches the runs the engine has on disk as a sorted part, for `disk-quota`'s
+    /// early import; `None` when there is nothing on disk, a part is out, or it is closing.
+    pub fn take_part(&self) -> Result<Option<EnginePart>> {
+        self.inner.take_part()
     }
 
     /// Bytes of the engine's files on disk (for `disk-quota`).

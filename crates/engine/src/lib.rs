@@ -21,6 +21,11 @@
 //!    ([`ClosedEngine::iter_range`]) for ingest.
 //! 5. After a successful import, [`EngineManager::remove_engine`] deletes it.
 //!
+//! `disk-quota`: [`Engine::take_part`] detaches the runs an open engine has on disk as a
+//! sorted [`EnginePart`] to import while writers go on; [`EnginePart::release`] deletes
+//! them once imported (a part dropped unreleased returns to the engine). `replace`
+//! resolution: [`ClosedEngine::excluding`] leaves out the pairs of rows that lost.
+//!
 //! Crash safety: an engine directory holds a `MANIFEST` naming its durable files; it is
 //! replaced atomically. On reopen, files it does not name (spills never flushed, merges
 //! cut short) are deleted, and every named file's length and footer are checked, so a
@@ -63,8 +68,8 @@ mod resolve;
 mod run;
 mod writer;
 
-pub use closed::{ClosedEngine, ConflictIter, ConflictRecord, KeyRange, RangeIter};
-pub use engine::Engine;
+pub use closed::{ClosedEngine, ConflictIter, ConflictRecord, Entry, KeyRange, RangeIter, SeqSet};
+pub use engine::{Engine, EnginePart};
 pub use error::{DuplicatePair, EngineError, Result};
 pub use manager::{engine_uuid, EngineFileSize, EngineInfo, EngineManager, INDEX_ENGINE_ID};
 pub use options::{DuplicateMode, EngineOptions};

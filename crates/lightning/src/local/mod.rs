@@ -22,6 +22,7 @@
 //! engines (closed ones are not re-encoded, imported ones not re-imported) and resumes
 //! chunks where they stood. Import mode is always reverted, also on errors and stops.
 
+mod conflict;
 mod encode;
 mod ingest;
 mod post;
@@ -72,11 +73,11 @@ pub(crate) fn engine_options(cfg: &Config) -> Result<EngineOptions, LightningErr
     let duplicate_mode = match cfg.conflict.strategy {
         ConflictStrategy::None => DuplicateMode::None,
         ConflictStrategy::Error => DuplicateMode::Error,
-        other => {
-            return Err(LightningError::Unsupported(format!(
-                "[conflict] strategy = \"{}\" is not supported by the local backend yet; use \"error\" (stop at the first duplicate key) or \"\" (no detection)",
-                other.as_str()
-            )))
+        ConflictStrategy::Replace => DuplicateMode::Replace,
+        ConflictStrategy::Ignore => {
+            return Err(LightningError::Unsupported(
+                "[conflict] strategy = \"ignore\" is not supported by the local backend (as upstream's physical mode); use \"replace\" (later rows win), \"error\" (stop at the first duplicate key) or \"\" (no detection)".into(),
+            ))
         }
     };
     Ok(EngineOptions {

@@ -5,6 +5,7 @@
 //! checkpoint does not show as done; a failure is recorded as the failed form of the last
 //! status reached, so the next run refuses the table until `tidb-lightning-ctl` clears it.
 
+use super::conflict::{self, Resolution};
 use super::encode::{ChunkProgress, KvEncoder};
 use super::{err, ingest_engine, post, Ctx};
 use crate::checkpoint::{self, from_i64, to_i64};
@@ -17,7 +18,7 @@ use lightning_checkpoint::{
     ChunkKey, EngineCheckpoint, Rebase, TableCheckpoint, WHOLE_TABLE_ENGINE_ID,
 };
 use lightning_cluster::{SchedulerPause, DEFAULT_PAUSE_TTL};
-use lightning_config::{PauseScope, PostOpLevel};
+use lightning_config::{ConflictStrategy, PauseScope, PostOpLevel};
 use lightning_encode::key::{decode_key, DecodedHandle, DecodedKey};
 use lightning_encode::{Encoder, KvChecksum, MaxIds, TableInfo};
 use lightning_engine::{engine_uuid, ClosedEngine, Engine, EngineError, INDEX_ENGINE_ID};
@@ -51,6 +52,11 @@ struct TableRun {
     progress: Mutex<BTreeMap<ChunkKey, ChunkProgress>>,
     /// Largest ids used, from the checkpoint and this run.
     max_ids: Mutex<MaxIds>,
+    /// `[conflict] strategy = "replace"`: engines are resolved together before any is
+    /// ingested, and kept until the checksum (which needs what the resolution removed).
+    replace: bool,
+    /// What the `replace` resolution removed.
+    resolution: Mutex<Resolution>,
 }
 
 /// Imports one table (or finishes what an earlier run of the task left of it). `None`
@@ -77,6 +83,8 @@ pub(super) async fn import_table(
             row_id: cp.auto_row_id_base.max(cp.auto_incr_base),
             auto_random: cp.auto_rand_base,
         }),
+        replace: ctx.cfg.conflict.strategy == ConflictStrategy::Replace,
+        resolution: Mutex::new(Resolution::default()),
     });
     let mut reached = cp.status.max(S::LOADED);
     match run.import(&src, cp, &mut reached).await {
@@ -148,6 +156,7 @@ impl TableRun {
             }
         }
         let layout = self.plan(chunks, &cp).await?;
+        let engine_ids: Vec<i32> = layout.iter().map(|(id, _)| *id).collect();
         let status_of = |id: i32| cp.engines.get(&id).map_or(S::LOADED, |e| e.status);
         let index_status = status_of(INDEX_ENGINE_ID);
         tracing::info!(table = %self.name, table_id = self.info.id, engines = layout.len(), bytes = src.total_size, status = ?cp.status, "encoding table");
@@ -194,12 +203,18 @@ impl TableRun {
             {
                 local.merge(&p.checksum);
             }
+            local.remove(&self.resolution.lock().unwrap_or_else(|e| e.into_inner()).removed);
             post::checksum(ctx, &self.name, &src.db, &src.name, &self.info, &local).await?;
             let done = match ctx.cfg.post_restore.checksum {
                 PostOpLevel::Off => S::CHECKSUM_SKIPPED,
                 _ => S::CHECKSUMMED,
             };
             self.advance(reached, done).await?;
+        }
+        if self.replace {
+            for id in engine_ids.into_iter().chain([INDEX_ENGINE_ID]) {
+                self.remove(id)?;
+            }
         }
         if *reached < DONE {
             post::analyze(ctx, &self.name).await?;
@@ -316,11 +331,18 @@ impl TableRun {
         let mut imports = JoinSet::new();
         let (mut rows, mut bytes) = (0, 0);
         let mut failed = None;
+        // `replace`: every closed engine, and whether it was imported already.
+        let resolving = self.replace && *reached < S::CHECKSUM_SKIPPED;
+        let mut deferred: Vec<(i32, ClosedEngine, bool)> = Vec::new();
         for (id, chunks) in layout {
             let status = status_of(id);
             if status >= S::IMPORTED {
-                // Killed between recording the import and removing the engine.
-                self.remove(id)?;
+                if resolving {
+                    deferred.push((id, self.close(self.open(id)?).await?, true));
+                } else {
+                    // Killed between recording the import and removing the engine.
+                    self.remove(id)?;
+                }
                 continue;
             }
             let closed = if status < S::CLOSED {
@@ -349,23 +371,45 @@ impl TableRun {
             } else {
                 self.close(self.open(id)?).await?
             };
-            imports.spawn(self.clone().ingest(id, closed));
+            if resolving {
+                deferred.push((id, closed, false));
+            } else {
+                imports.spawn(self.clone().ingest(id, closed));
+            }
         }
         if failed.is_none() {
             if *reached < S::ALL_WRITTEN {
                 self.advance(reached, S::ALL_WRITTEN).await?;
             }
-            if let Some(index) = index {
+            let index = if let Some(index) = index {
                 let closed = self.close(index).await?;
                 self.set_engine_status(INDEX_ENGINE_ID, S::CLOSED).await?;
                 self.advance(reached, S::CLOSED).await?;
                 tracing::info!(table = %self.name, rows, "engines closed; importing");
-                imports.spawn(self.clone().ingest(INDEX_ENGINE_ID, closed));
-            } else if index_status < S::IMPORTED {
+                Some((closed, false))
+            } else if index_status < S::IMPORTED || resolving {
                 let closed = self.close(self.open(INDEX_ENGINE_ID)?).await?;
-                imports.spawn(self.clone().ingest(INDEX_ENGINE_ID, closed));
+                Some((closed, index_status >= S::IMPORTED))
             } else {
                 self.remove(INDEX_ENGINE_ID)?;
+                None
+            };
+            let losers = match (resolving, &index) {
+                (true, Some((index, _))) => Some(self.resolve(&deferred, index).await?.losers),
+                _ => None,
+            };
+            let view = |c: ClosedEngine| match &losers {
+                Some(l) if !l.is_empty() => c.excluding(l.clone()),
+                _ => c,
+            };
+            for (id, closed, imported) in deferred.drain(..) {
+                if !imported {
+                    imports.spawn(self.clone().ingest(id, view(closed)));
+                }
+            }
+            if let Some((closed, false)) = index {
+                let closed = view(closed);
+                imports.spawn(self.clone().ingest(INDEX_ENGINE_ID, closed));
             }
         }
         // Engines already closed finish their ingest even when encoding failed: their
@@ -385,14 +429,45 @@ impl TableRun {
         Ok((rows, bytes))
     }
 
-    /// Ingests a closed engine, records it imported and removes it.
+    /// Ingests a closed engine, records it imported and removes it (under `replace`, only
+    /// after the checksum).
     async fn ingest(self: Arc<Self>, id: i32, closed: ClosedEngine) -> Result<(), LightningError> {
         let ctx = &self.ctx;
         ingest_engine(&ctx.cluster, &ctx.stop, &self.name, &closed).await?;
         self.set_engine_status(id, S::IMPORTED).await?;
         // The engine can only be removed once no handle holds it.
         drop(closed);
+        if self.replace {
+            return Ok(());
+        }
         self.remove(id)
+    }
+
+    /// `replace`: finds the rows later rows replace across the table's engines and keeps
+    /// what they remove for the checksum.
+    async fn resolve(
+        self: &Arc<Self>,
+        data: &[(i32, ClosedEngine, bool)],
+        index: &ClosedEngine,
+    ) -> Result<Resolution, LightningError> {
+        let this = self.clone();
+        let data: Vec<ClosedEngine> = data.iter().map(|(_, e, _)| e.clone()).collect();
+        let index = index.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let c = &this.ctx.cfg.conflict;
+            conflict::resolve(
+                &this.name,
+                &this.info,
+                &data,
+                &index,
+                c.threshold,
+                c.max_record_rows,
+            )
+        })
+        .await
+        .map_err(|e| LightningError::Internal(e.to_string()))??;
+        *self.resolution.lock().unwrap_or_else(|e| e.into_inner()) = res.clone();
+        Ok(res)
     }
 
     /// Deletes an engine's files (nothing when it is gone already).
@@ -645,7 +720,7 @@ fn layout_mismatch(name: &str, key: &ChunkKey) -> LightningError {
 }
 
 /// A duplicate key as a user reads it: the index (or primary key) and its values.
-fn describe_key(info: &TableInfo, key: &[u8]) -> String {
+pub(super) fn describe_key(info: &TableInfo, key: &[u8]) -> String {
     let values = |v: &[lightning_encode::Datum]| {
         v.iter()
             .map(|d| d.to_string())
