@@ -18,7 +18,7 @@
 //! - lightning_partitioned-table: partitioned tables (neither the simulated TiDB nor the
 //!   encoder models partitions).
 //! - lightning_disk_quota: its table has stored generated columns (AES_ENCRYPT), which the
-//!   encoder does not evaluate; `disk-quota` is not implemented on this backend either.
+//!   encoder does not evaluate (`disk-quota` itself is tested in `e2e_local.rs`).
 //! - lightning_fail_fast: `on-duplicate = "error"` of the logical backend (upstream runs it
 //!   with the tidb backend only).
 //! - lightning_checkpoint_dirty_tableid: crashes the import with failpoints at chosen
@@ -933,7 +933,9 @@ fn duplicates_replaced(extra: &str) {
     let out = c.run(
         None,
         "data",
-        &format!("[conflict]\nstrategy = \"replace\"\n[tikv-importer]\nregion-split-keys = 8\n{extra}"),
+        &format!(
+            "[conflict]\nstrategy = \"replace\"\n[tikv-importer]\nregion-split-keys = 8\n{extra}"
+        ),
         &[],
     );
     out.assert_ok();
@@ -963,7 +965,9 @@ fn duplicates_replaced(extra: &str) {
             assert!(want.len() < 40, "{t} has conflicts");
         }
         let got: Vec<(i64, String, String)> = c
-            .sql(&format!("SELECT id, name, size FROM dup_detect.{t} ORDER BY id"))
+            .sql(&format!(
+                "SELECT id, name, size FROM dup_detect.{t} ORDER BY id"
+            ))
             .lines()
             .map(|l| {
                 let f: Vec<&str> = l.split('\t').collect();
@@ -976,5 +980,8 @@ fn duplicates_replaced(extra: &str) {
         let kvs: u64 = sum.split('\t').nth(3).unwrap().parse().unwrap();
         assert_eq!(kvs, 2 * want.len() as u64, "{t}: pairs in the cluster");
     }
-    assert!(log.contains("conflicting row replaced"), "conflicts are logged");
+    assert!(
+        log.contains("conflicting row replaced"),
+        "conflicts are logged"
+    );
 }

@@ -418,10 +418,7 @@ impl RangeIter {
             }
             break;
         }
-        Ok(self
-            .cursor
-            .as_ref()
-            .map(|c| (c.key(), c.value(), c.seq())))
+        Ok(self.cursor.as_ref().map(|c| (c.key(), c.value(), c.seq())))
     }
 }
 

@@ -101,6 +101,14 @@ impl EngineManager {
         Ok(Engine { inner })
     }
 
+    /// Engine `uuid` if it is open in this process (never creates one).
+    pub fn get_open(&self, uuid: Uuid) -> Option<Engine> {
+        let open = lock(&self.open);
+        open.get(&uuid)
+            .and_then(Weak::upgrade)
+            .map(|inner| Engine { inner })
+    }
+
     /// Engines on disk (for `tidb-lightning-ctl --import-engine / --cleanup-engine`).
     pub fn leftover_engines(&self) -> Result<Vec<EngineInfo>> {
         let mut out = Vec::new();

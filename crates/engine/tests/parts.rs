@@ -30,7 +30,10 @@ fn write(engine: &Engine, pairs: &[(Vec<u8>, Vec<u8>, u64)]) {
 }
 
 fn sorted(pairs: &[(Vec<u8>, Vec<u8>, u64)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let m: BTreeMap<_, _> = pairs.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+    let m: BTreeMap<_, _> = pairs
+        .iter()
+        .map(|(k, v, _)| (k.clone(), v.clone()))
+        .collect();
     m.into_iter().collect()
 }
 
@@ -50,7 +53,10 @@ fn a_released_part_plus_the_rest_is_everything_once() {
     let got = all(part.engine().unwrap());
     assert_eq!(got, sorted(first), "the part is the flushed pairs, sorted");
     let ranges = part.engine().unwrap().split_ranges(4096, 0).unwrap();
-    assert_eq!(ranges.iter().map(|r| r.kvs).sum::<u64>(), first.len() as u64);
+    assert_eq!(
+        ranges.iter().map(|r| r.kvs).sum::<u64>(),
+        first.len() as u64
+    );
     for (k, v, s) in rest {
         open.append_iter([(k, v)], *s).unwrap();
     }
@@ -58,12 +64,20 @@ fn a_released_part_plus_the_rest_is_everything_once() {
     part.release().unwrap();
     assert!(engine.disk_size() < before, "released runs are deleted");
     let closed = engine.close().unwrap();
-    assert_eq!(all(&closed), sorted(rest), "the rest holds no released pair");
+    assert_eq!(
+        all(&closed),
+        sorted(rest),
+        "the rest holds no released pair"
+    );
     drop(closed);
     drop(engine);
     // Reopened, the released runs stay gone.
     let mgr = EngineManager::new(dir.path(), tiny(DuplicateMode::None)).unwrap();
-    let closed = mgr.open_engine(Uuid::from_u128(1)).unwrap().close().unwrap();
+    let closed = mgr
+        .open_engine(Uuid::from_u128(1))
+        .unwrap()
+        .close()
+        .unwrap();
     assert_eq!(all(&closed), sorted(rest));
 }
 
@@ -80,7 +94,10 @@ fn a_dropped_part_returns_its_runs_to_the_engine() {
     write(&engine, &pairs[2000..]);
     let closed = engine.close().unwrap();
     assert_eq!(all(&closed), sorted(&pairs));
-    assert!(engine.take_part().unwrap().is_none(), "closed engines give no part");
+    assert!(
+        engine.take_part().unwrap().is_none(),
+        "closed engines give no part"
+    );
 }
 
 #[test]
@@ -111,7 +128,11 @@ fn a_view_excluding_sequences_leaves_their_pairs_out() {
     let mut joined = Vec::new();
     for r in &ranges {
         let got: Vec<_> = view.iter_range(r).collect::<Result<_, _>>().unwrap();
-        assert_eq!(got.len() as u64, r.kvs, "a range counts only what the view yields");
+        assert_eq!(
+            got.len() as u64,
+            r.kvs,
+            "a range counts only what the view yields"
+        );
         assert!(r.kvs <= 50);
         joined.extend(got);
     }

@@ -128,16 +128,22 @@ pub(crate) async fn join_all<T: 'static>(
             Ok(t) => on_ok(t),
             Err(e) => {
                 stop.stop();
-                if first_err
-                    .as_ref()
-                    .is_none_or(|f| matches!(f, LightningError::Cancelled))
-                {
-                    first_err = Some(e);
-                }
+                keep_cause(&mut first_err, e);
             }
         }
     }
     first_err
+}
+
+/// Keeps `e` as the failure to report unless one is kept already (`Cancelled` gives way:
+/// it is the consequence of another failure).
+pub(crate) fn keep_cause(first: &mut Option<LightningError>, e: LightningError) {
+    if first
+        .as_ref()
+        .is_none_or(|f| matches!(f, LightningError::Cancelled))
+    {
+        *first = Some(e);
+    }
 }
 
 #[cfg(test)]

@@ -77,7 +77,11 @@ pub(super) fn resolve(
             describe_key(info, &lost[0].key)
         )));
     }
-    tracing::warn!(table, rows = losers.len(), "rows replaced by later rows with the same primary or unique key");
+    tracing::warn!(
+        table,
+        rows = losers.len(),
+        "rows replaced by later rows with the same primary or unique key"
+    );
     let record = if max_record < 0 {
         usize::MAX
     } else {

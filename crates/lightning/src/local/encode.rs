@@ -53,6 +53,9 @@ pub(crate) struct KvEncoder<'t> {
     columns: Option<Vec<String>>,
     kvs: KvPairs,
     counters: Arc<Counters>,
+    /// Held (shared) while a batch is written; `disk-quota` takes it exclusively while it
+    /// imports engines early, so the engines stop growing meanwhile.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl<'t> KvEncoder<'t> {
@@ -66,6 +69,7 @@ impl<'t> KvEncoder<'t> {
         save_every: Option<Duration>,
         errors: Arc<ErrorBudget>,
         counters: Arc<Counters>,
+        gate: Arc<tokio::sync::RwLock<()>>,
     ) -> Self {
         KvEncoder {
             enc,
@@ -82,6 +86,7 @@ impl<'t> KvEncoder<'t> {
             columns: None,
             kvs: KvPairs::new(),
             counters,
+            gate,
         }
     }
 
@@ -119,6 +124,8 @@ impl RowEncoder for KvEncoder<'_> {
                 })?;
             self.columns.clone_from(&batch.columns);
         }
+        let gate = self.gate.clone();
+        let _writing = gate.blocking_read();
         let mut fields = Vec::new();
         let start = self.progress.pos;
         for row in batch.rows() {

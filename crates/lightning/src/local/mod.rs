@@ -26,12 +26,13 @@ mod conflict;
 mod encode;
 mod ingest;
 mod post;
+mod quota;
 mod table;
 
 pub(crate) use ingest::ingest_engine;
 
 use crate::checkpoint::Checkpoints;
-use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
+use crate::limits::{join_all, keep_cause, BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::progress::{Counters, Progress};
 use crate::reader::Formats;
 use crate::task::{connect_options, ImportSummary};
@@ -65,6 +66,8 @@ struct Ctx {
     counters: Arc<Counters>,
     errors: Arc<ErrorBudget>,
     cp: Checkpoints,
+    /// Encoders write under it shared; `disk-quota`'s early import takes it exclusively.
+    quota_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// The engine options `[tikv-importer]` and `[conflict]` ask for.
@@ -155,6 +158,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
             store: task_cp.store,
             enabled: cfg.checkpoint.enable,
         },
+        quota_gate: Arc::default(),
         cfg: cfg.clone(),
     });
 
@@ -172,6 +176,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         }
         PauseScope::Table => None,
     };
+    let quota = quota::QuotaTask::start(&ctx);
     let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));
     let mut set = JoinSet::new();
     for (src, info) in work {
@@ -188,7 +193,13 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         });
     }
     let mut summary = ImportSummary::default();
-    let first_err = join_all(&mut set, &stop, |t| summary.tables.extend(t)).await;
+    let mut first_err = join_all(&mut set, &stop, |t| summary.tables.extend(t)).await;
+    if let Some(q) = quota {
+        // An early import's failure stopped the tables: it is the cause.
+        if let Some(e) = q.finish().await {
+            keep_cause(&mut first_err, e);
+        }
+    }
     drop(progress);
     summary.refused_rows = ctx.errors.count();
     if let Some(p) = global_pause {

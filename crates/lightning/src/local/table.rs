@@ -203,7 +203,13 @@ impl TableRun {
             {
                 local.merge(&p.checksum);
             }
-            local.remove(&self.resolution.lock().unwrap_or_else(|e| e.into_inner()).removed);
+            local.remove(
+                &self
+                    .resolution
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .removed,
+            );
             post::checksum(ctx, &self.name, &src.db, &src.name, &self.info, &local).await?;
             let done = match ctx.cfg.post_restore.checksum {
                 PostOpLevel::Off => S::CHECKSUM_SKIPPED,
@@ -554,6 +560,7 @@ impl TableRun {
                 ctx.cp.enabled.then(save_interval),
                 ctx.errors.clone(),
                 ctx.counters.clone(),
+                ctx.quota_gate.clone(),
             );
             let job = ChunkRead::new(
                 &chunk,
