@@ -45,14 +45,57 @@ const TABLES: [(&str, &str); 3] = [
 const FILES: usize = 4;
 const ROWS_PER_FILE: usize = 500;
 
+/// What a crash suite runs besides the plain import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    Plain,
+    /// `[conflict] strategy = "replace"` with a table whose rows conflict on its primary
+    /// and unique keys, within and across files.
+    Replace,
+    /// A `disk-quota` far below the sorted data: engines import parts early.
+    DiskQuota,
+}
+
+impl Variant {
+    /// The tables of its dump.
+    fn tables(self) -> Vec<(&'static str, &'static str)> {
+        let mut t = TABLES.to_vec();
+        if self == Variant::Replace {
+            t.push((
+                "dup",
+                "`id` int NOT NULL, `u` int NOT NULL, `v` varchar(64) NOT NULL, PRIMARY KEY (`id`), UNIQUE KEY `uu` (`u`)",
+            ));
+        }
+        t
+    }
+
+    /// Its settings, added to a config's text.
+    fn configure(self, toml: String) -> String {
+        match self {
+            Variant::Plain => toml,
+            Variant::Replace => toml + "\n[conflict]\nstrategy = \"replace\"\n",
+            Variant::DiskQuota => {
+                toml.replace(
+                    "[tikv-importer]\n",
+                    "[tikv-importer]\ndisk-quota = \"256KiB\"\nlocal-writer-mem-cache-size = \"32KiB\"\nengine-mem-cache-size = \"128KiB\"\n",
+                ) + "\n[cron]\ncheck-disk-quota = \"20ms\"\n"
+            }
+        }
+    }
+}
+
 fn make_dump(dir: &Path) {
+    make_dump_for(dir, Variant::Plain)
+}
+
+fn make_dump_for(dir: &Path, variant: Variant) {
     std::fs::create_dir_all(dir).unwrap();
     let w = |name: String, text: &str| std::fs::write(dir.join(name), text).unwrap();
     w(
         format!("{DB}-schema-create.sql"),
         &format!("CREATE DATABASE `{DB}`;\n"),
     );
-    for (t, cols) in TABLES {
+    for (t, cols) in variant.tables() {
         w(
             format!("{DB}.{t}-schema.sql"),
             &format!("CREATE TABLE `{t}` ({cols});\n"),
@@ -70,6 +113,7 @@ fn make_dump(dir: &Path) {
                     let tuple = match t {
                         "pk" => format!("({n},{},{v})", (n * 7919) % 1000),
                         "uk" => format!("({},{n},{v})", n % 97),
+                        "dup" => format!("({},{},{v})", n % 700 + 1, (n * 7) % 900),
                         _ => format!("({},{v})", n % 50),
                     };
                     text.push_str(&tuple);
@@ -89,6 +133,19 @@ enum Driver {
 
 fn write_config(tc: &TestCluster, work: &Path, driver: Driver, tag: &str) -> PathBuf {
     write_config_with(tc, work, driver, tag, "")
+}
+
+fn write_config_for(
+    tc: &TestCluster,
+    work: &Path,
+    driver: Driver,
+    tag: &str,
+    variant: Variant,
+) -> PathBuf {
+    let path = write_config(tc, work, driver, tag);
+    let toml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, variant.configure(toml)).unwrap();
+    path
 }
 
 /// As [`write_config`], with `lightning` appended to the `[lightning]` section and
@@ -143,7 +200,12 @@ fn lightning(config: &Path) -> Command {
 
 /// Per table: id, `ADMIN CHECKSUM TABLE` (crc, kvs, bytes) and `COUNT(*)`.
 fn fingerprint(tc: &TestCluster) -> Vec<(String, i64, [String; 3], String)> {
-    TABLES
+    fingerprint_for(tc, Variant::Plain)
+}
+
+fn fingerprint_for(tc: &TestCluster, variant: Variant) -> Vec<(String, i64, [String; 3], String)> {
+    variant
+        .tables()
         .iter()
         .map(|(t, _)| {
             let q = |sql: String| {
@@ -180,24 +242,36 @@ async fn fresh_cluster() -> TestCluster {
 
 /// The fingerprint of an uninterrupted import of the dump.
 async fn reference() -> Vec<(String, i64, [String; 3], String)> {
-    reference_logged().await.0
+    reference_logged(Variant::Plain).await.0
 }
 
 /// As [`reference`], with how many lines the import logged.
-async fn reference_logged() -> (Vec<(String, i64, [String; 3], String)>, u64) {
+async fn reference_logged(variant: Variant) -> (Vec<(String, i64, [String; 3], String)>, u64) {
     let tc = fresh_cluster().await;
     let work = tempfile::tempdir().unwrap();
-    make_dump(&work.path().join("dump"));
-    let cfg = write_config(&tc, work.path(), Driver::File, "ref");
+    make_dump_for(&work.path().join("dump"), variant);
+    let cfg = write_config_for(&tc, work.path(), Driver::File, "ref", variant);
     let out = tokio::task::spawn_blocking(move || lightning(&cfg).output().unwrap())
         .await
         .unwrap();
     assert!(out.status.success(), "reference import: {}", text(&out));
     let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
     let lines = log.lines().count() as u64;
-    let fp = fingerprint(&tc);
+    let sign = match variant {
+        Variant::Plain => "table imported",
+        Variant::Replace => "conflicting row replaced",
+        Variant::DiskQuota => "engine part imported and removed",
+    };
+    assert!(log.contains(sign), "{variant:?}: no {sign:?} in the log");
+    let fp = fingerprint_for(&tc, variant);
     for (t, _, sum, count) in &fp {
-        assert_eq!(count, &(FILES * ROWS_PER_FILE).to_string(), "{t}");
+        if t == "dup" {
+            // Replaced rows are gone: at most 700 ids are left, fewer as unique keys clash.
+            let n: usize = count.parse().unwrap();
+            assert!(n > 100 && n <= 700, "{t}: {n} rows");
+        } else {
+            assert_eq!(count, &(FILES * ROWS_PER_FILE).to_string(), "{t}");
+        }
         assert_ne!(sum[1], "0", "{t}");
     }
     tc.shutdown().await;
@@ -211,17 +285,18 @@ async fn crash_run(
     seed: u64,
     max_lines: u64,
     want: &[(String, i64, [String; 3], String)],
+    variant: Variant,
 ) -> usize {
     let tc = fresh_cluster().await;
     let work = tempfile::tempdir().unwrap();
-    make_dump(&work.path().join("dump"));
+    make_dump_for(&work.path().join("dump"), variant);
     let tag = format!("crash_local_{seed}");
     if let Driver::Mysql = driver {
         MariaDb::shared()
             .query(&format!("DROP DATABASE IF EXISTS `{tag}_cp`"))
             .unwrap();
     }
-    let cfg = write_config(&tc, work.path(), driver, &tag);
+    let cfg = write_config_for(&tc, work.path(), driver, &tag, variant);
     let (cfg2, log) = (cfg.clone(), work.path().join("lightning.log"));
     let (landed, finished) = tokio::task::spawn_blocking(move || {
         kills::run_with_kills_at_lines(|| lightning(&cfg2), &log, seed, 7, max_lines)
@@ -247,8 +322,12 @@ async fn crash_run(
             "the last run left a pause: {after:?} vs {before:?}"
         );
     }
-    eprintln!("{driver:?} seed {seed}: {landed} kills landed");
-    assert_eq!(fingerprint(&tc), want, "{driver:?} seed {seed}");
+    eprintln!("{variant:?} {driver:?} seed {seed}: {landed} kills landed");
+    assert_eq!(
+        fingerprint_for(&tc, variant),
+        want,
+        "{variant:?} {driver:?} seed {seed}"
+    );
     for (id, _) in &tc.cluster().addrs().stores {
         assert_eq!(
             tc.cluster().store_mode(*id),
@@ -293,7 +372,7 @@ fn seeds(default: &[u64]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_backend_resumes_after_kills_with_both_drivers() {
-    let (want, lines) = reference_logged().await;
+    let (want, lines) = reference_logged(Variant::Plain).await;
     // Kills land anywhere in the first two thirds of an uninterrupted run's log, whatever
     // the machine's speed; a resumed run has less to do, so later kills may miss.
     let max_lines = (lines * 2 / 3).max(5);
@@ -305,12 +384,31 @@ async fn local_backend_resumes_after_kills_with_both_drivers() {
         (Driver::Mysql, &[41, 53, 67][..]),
     ] {
         for seed in seeds(default) {
-            let landed = crash_run(driver, seed, max_lines, &want).await;
+            let landed = crash_run(driver, seed, max_lines, &want, Variant::Plain).await;
             writeln!(runs, "{driver:?} {seed}: {landed}").unwrap();
             total += landed;
         }
     }
     assert!(total >= 20, "only {total} kills landed:\n{runs}");
+}
+
+/// `replace` and `disk-quota` under kills: resolution found again from the engines a
+/// killed run left, parts imported early and their engines resumed, the same tables as an
+/// uninterrupted import with the same settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_resumes_replace_and_disk_quota_after_kills() {
+    let mut total = 0;
+    let mut runs = String::new();
+    for variant in [Variant::Replace, Variant::DiskQuota] {
+        let (want, lines) = reference_logged(variant).await;
+        let max_lines = (lines * 2 / 3).max(5);
+        for seed in seeds(&[7, 19]) {
+            let landed = crash_run(Driver::File, seed, max_lines, &want, variant).await;
+            writeln!(runs, "{variant:?} {seed}: {landed}").unwrap();
+            total += landed;
+        }
+    }
+    assert!(total >= 6, "only {total} kills landed:\n{runs}");
 }
 
 async fn run(config: &Path) -> Output {
