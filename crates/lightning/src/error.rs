@@ -40,10 +40,12 @@ pub enum LightningError {
         first: Box<RejectedRow>,
     },
     /// Prechecks failed: target tables that must be empty hold rows.
-    #[error("target tables are not empty: {}; empty them, or set [conflict] strategy = \"replace\" or \"ignore\" to merge, or check-requirements = false to skip this check", tables.join(", "))]
+    #[error("target tables are not empty: {}; {hint}", tables.join(", "))]
     TablesNotEmpty {
         /// The `db`.`table` names.
         tables: Vec<String>,
+        /// What the user can do, for the backend at hand.
+        hint: &'static str,
     },
     /// Reading or writing checkpoints failed, or a checkpoint cannot be resumed.
     #[error(transparent)]

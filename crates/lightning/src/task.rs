@@ -147,7 +147,10 @@ pub async fn run_with_stop(
         work.push((table.clone(), target_table));
     }
     if !not_empty.is_empty() {
-        return Err(LightningError::TablesNotEmpty { tables: not_empty });
+        return Err(LightningError::TablesNotEmpty {
+            tables: not_empty,
+            hint: "empty them, or set [conflict] strategy = \"replace\" or \"ignore\" to merge, or check-requirements = false to skip this check",
+        });
     }
 
     let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;

@@ -136,7 +136,10 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         work.push((table.clone(), Arc::new(info)));
     }
     if !not_empty.is_empty() {
-        return Err(LightningError::TablesNotEmpty { tables: not_empty });
+        return Err(LightningError::TablesNotEmpty {
+            tables: not_empty,
+            hint: "empty them: the local backend writes keys directly, so rows already there are neither replaced nor checked for conflicts (check-requirements = false skips this check, for an incremental import without conflicts)",
+        });
     }
     if cfg.lightning.check_requirements {
         check_free_space(&engines, work.iter().map(|(t, _)| t))?;
