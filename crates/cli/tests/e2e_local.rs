@@ -37,16 +37,7 @@ async fn import(faults: &[&str], extra: &str) -> (f64, Vec<String>) {
     write_dump(&work.path().join("dump"));
     let config = write_config(&tc, work.path(), extra);
     let started = std::time::Instant::now();
-    let cfg = config.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(LIGHTNING)
-            .args(["--backend", "local", "-config"])
-            .arg(&cfg)
-            .output()
-            .expect("running tidb-lightning")
-    })
-    .await
-    .unwrap();
+    let out = run_local(&config).await;
     let seconds = started.elapsed().as_secs_f64();
     assert_success(&out, work.path());
     let statements = tc.tidb().statements();
@@ -140,16 +131,7 @@ async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
     )
     .unwrap();
     let config = write_config(&tc, work.path(), "");
-    let run = |config: std::path::PathBuf| {
-        tokio::task::spawn_blocking(move || {
-            Command::new(LIGHTNING)
-                .args(["--backend", "local", "-config"])
-                .arg(&config)
-                .output()
-                .expect("running tidb-lightning")
-        })
-    };
-    let out = run(config.clone()).await.unwrap();
+    let out = run_local(&config).await;
     assert!(
         !out.status.success(),
         "a checksum mismatch must fail the import"
@@ -170,7 +152,7 @@ async fn local_backend_checksum_mismatch_fails_and_reverts_import_mode() {
     }
     assert!(tc.cluster().label_rules().is_empty());
     // The pairs are in: a second run finds the table not empty.
-    let again = run(config).await.unwrap();
+    let again = run_local(&config).await;
     assert!(!again.status.success());
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -309,15 +291,7 @@ async fn local_backend_imports_early_to_stay_near_the_disk_quota() {
             peak
         })
     };
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(LIGHTNING)
-            .args(["--backend", "local", "-config"])
-            .arg(&config)
-            .output()
-            .expect("running tidb-lightning")
-    })
-    .await
-    .unwrap();
+    let out = run_local(&config).await;
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let peak = watcher.join().unwrap();
     assert_success(&out, work.path());

@@ -104,6 +104,20 @@ pub fn write_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::Pa
     path
 }
 
+/// Runs `tidb-lightning --backend local -config <config>` to its end, off the runtime.
+pub async fn run_local(config: &Path) -> Output {
+    let config = config.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(LIGHTNING)
+            .args(["--backend", "local", "-config"])
+            .arg(&config)
+            .output()
+            .expect("running tidb-lightning")
+    })
+    .await
+    .expect("the tidb-lightning runner")
+}
+
 pub fn assert_success(out: &Output, work: &Path) {
     if !out.status.success() {
         let log = std::fs::read_to_string(work.join("lightning.log")).unwrap_or_default();
