@@ -9,8 +9,8 @@
 //! encoded must equal the cluster's.
 //!
 //! Checks that need what the simulated TiDB does not have are replaced by equivalent
-//! reads: no INSERT (the auto-id allocator's rebased base is read instead of inserting a
-//! row), no expressions (bit masks, sums over all columns and the like are computed here
+//! reads: the auto-id allocator's rebased base is read instead of inserting a row (the
+//! simulator's INSERT takes literals only), no expressions (bit masks, sums over all columns and the like are computed here
 //! from the selected values), no index reads (`FORCE INDEX` lookups read the records).
 //!
 //! Cases NOT run here, and why:
@@ -443,8 +443,8 @@ fn lightning_tool_135() {
             "1000\t534846115\t970\t1045357\t1000\t563500\t64\t1063",
         ),
     ]);
-    // New rows would get auto-increment values above the imported ones (the simulator has
-    // no INSERT: the allocator's rebased base is read instead).
+    // New rows would get auto-increment values above the imported ones (read from the
+    // allocator's rebased base rather than by inserting a row).
     for (t, max) in [
         ("bar1", 1101),
         ("bar2", 1048),
@@ -805,8 +805,8 @@ fn lightning_incremental() {
 #[test]
 fn lightning_error_summary() {
     let c = Case::new("lightning_error_summary");
-    // Upstream's setup inserts rows into a and c; the simulator has no INSERT, so a first
-    // import of a small dump writes them.
+    // Upstream's setup inserts rows into a and c; here a first import of a small dump
+    // writes them.
     let setup = c.tmp.path().join("setup");
     std::fs::create_dir_all(&setup).unwrap();
     let w = |f: &str, text: &str| std::fs::write(setup.join(f), text).unwrap();

@@ -41,6 +41,10 @@ impl KvSource for ClusterKv {
     fn scan(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.0.snapshot_scan(start, end)
     }
+
+    fn commit(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
+        self.0.commit_pairs(pairs)
+    }
 }
 
 impl TestCluster {

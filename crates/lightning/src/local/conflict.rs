@@ -9,12 +9,18 @@
 //! losing rows' sequences then select what is left out of every engine of the table at
 //! ingest ([`ClosedEngine::excluding`]), so no index entry outlives its row. Nothing on
 //! disk changes: a rerun finds the same losers from the same engines.
+//!
+//! The conflicting pairs (up to `[conflict] max-record-rows`) are logged and recorded, as
+//! upstream's physical mode does, in `{task-info-schema-name}.conflict_error_v3` on the
+//! target, once per task and table.
 
-use super::err;
 use super::table::describe_key;
+use super::{err, Ctx};
 use crate::LightningError;
+use lightning_backend::tidb::{quote_ident, write_text_literal};
 use lightning_encode::{KvChecksum, TableInfo};
 use lightning_engine::{ClosedEngine, SeqSet};
+use mysql_async::prelude::Queryable;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -25,11 +31,14 @@ pub(super) struct Resolution {
     pub losers: SeqSet,
     /// Checksum of every pair of those rows, as encoded (to take out of the local sum).
     pub removed: KvChecksum,
+    /// The conflicting pairs to record (`max-record-rows` of them).
+    pub records: Arc<Vec<Lost>>,
 }
 
-/// One pair of a removed row.
-struct Lost {
+/// One pair of a removed row, where it met the pair that replaced it.
+pub(super) struct Lost {
     key: Vec<u8>,
+    value: Vec<u8>,
     seq: u64,
 }
 
@@ -60,6 +69,7 @@ pub(super) fn resolve(
             removed.update(&c.key, &c.value);
             lost.push(Lost {
                 key: c.key,
+                value: c.value,
                 seq: c.seq,
             });
         }
@@ -87,7 +97,8 @@ pub(super) fn resolve(
     } else {
         max_record as usize
     };
-    for l in lost.iter().take(record) {
+    lost.truncate(record);
+    for l in &lost {
         tracing::warn!(table, key = %describe_key(info, &l.key), row_id = l.seq, "conflicting row replaced");
     }
     // The rest of the losing rows' pairs are still in the engines.
@@ -102,7 +113,117 @@ pub(super) fn resolve(
     Ok(Resolution {
         losers: Arc::new(losers),
         removed,
+        records: Arc::new(lost),
     })
+}
+
+/// Records `records` of `table` in the task-info schema's `conflict_error_v3` (created if
+/// missing), unless an earlier run of task `task_id` recorded the table's already.
+pub(super) async fn record(
+    ctx: &Ctx,
+    table: &str,
+    info: &TableInfo,
+    task_id: i64,
+    records: &[Lost],
+) -> Result<(), LightningError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let schema = quote_ident(&ctx.cfg.lightning.task_info_schema_name);
+    let dest = format!("{schema}.`conflict_error_v3`");
+    let ddl = [
+        format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {dest} (\
+             id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+             task_id bigint NOT NULL, \
+             create_time datetime(6) NOT NULL DEFAULT now(6), \
+             table_name varchar(261) NOT NULL, \
+             index_name varchar(128) NOT NULL, \
+             key_data text NOT NULL, \
+             row_data text NOT NULL, \
+             raw_key mediumblob NOT NULL, \
+             raw_value mediumblob NOT NULL, \
+             raw_handle mediumblob NOT NULL, \
+             raw_row mediumblob NOT NULL, \
+             kv_type tinyint(1) NOT NULL, \
+             KEY (task_id, table_name), KEY (index_name), KEY (table_name, index_name), KEY (kv_type))"
+        ),
+    ];
+    let failed = |e: String| err(format!("{table}: recording conflicts in {dest}: {e}"));
+    ctx.target
+        .exec_tolerating(None, &ddl, &[])
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let text = |s: &str| {
+        let mut out = Vec::new();
+        write_text_literal(&mut out, s.as_bytes(), ctx.target.no_backslash_escapes());
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut conn = ctx.target.conn().await?;
+    let done: Option<u64> = conn
+        .query_first(format!(
+            "SELECT COUNT(*) FROM {dest} WHERE task_id = {task_id} AND table_name = {}",
+            text(table)
+        ))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if done.unwrap_or(0) > 0 {
+        return Ok(());
+    }
+    let mut sql = format!(
+        "INSERT INTO {dest} (task_id, table_name, index_name, key_data, row_data, raw_key, raw_value, raw_handle, raw_row, kv_type) VALUES "
+    );
+    for (i, l) in records.iter().enumerate() {
+        let record_key = matches!(
+            lightning_encode::key::decode_key(&l.key),
+            Ok(lightning_encode::key::DecodedKey::Record { .. })
+        );
+        let (index, handle, row, kv_type) = if record_key {
+            ("PRIMARY".to_string(), hex(&l.key), hex(&l.value), 1)
+        } else {
+            let name = describe_key(info, &l.key);
+            let index = name
+                .split(" (")
+                .next()
+                .unwrap_or_default()
+                .trim_matches('`');
+            (index.to_string(), "''".into(), "''".into(), 0)
+        };
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "({task_id}, {}, {}, {}, {}, {}, {}, {handle}, {row}, {kv_type})",
+            text(table),
+            text(&index),
+            text(&describe_key(info, &l.key)),
+            text(&format!(
+                "row id {} of the source, replaced by a later row",
+                l.seq
+            )),
+            hex(&l.key),
+            hex(&l.value),
+        ));
+    }
+    conn.query_drop(sql)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    tracing::info!(table, rows = records.len(), dest = %dest, "conflicts recorded");
+    Ok(())
+}
+
+/// A binary literal (`0x…`; `''` when empty).
+fn hex(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "''".into();
+    }
+    let mut s = String::with_capacity(2 + 2 * b.len());
+    s.push_str("0x");
+    for x in b {
+        s.push_str(&format!("{x:02X}"));
+    }
+    s
 }
 
 /// Adds the losers among equal keys held by different data engines: every pair of a key
@@ -134,36 +255,38 @@ fn across_engines(data: &[ClosedEngine], lost: &mut Vec<Lost>) -> lightning_engi
     }
     // K-way merge by key over the overlapping engines (few: one per `batch-size`).
     let mut iters: Vec<_> = overlapping.iter().map(|&i| data[i].iter()).collect();
-    let mut heads: Vec<Option<(Vec<u8>, u64)>> = Vec::with_capacity(iters.len());
+    let head = |e: Option<lightning_engine::Entry<'_>>| {
+        e.map(|(k, v, seq)| Lost {
+            key: k.to_vec(),
+            value: v.to_vec(),
+            seq,
+        })
+    };
+    let mut heads: Vec<Option<Lost>> = Vec::with_capacity(iters.len());
     for it in &mut iters {
-        heads.push(it.next_entry()?.map(|(k, _, s)| (k.to_vec(), s)));
+        heads.push(head(it.next_entry()?));
     }
     loop {
-        let Some(min) = heads.iter().flatten().map(|(k, _)| k).min().cloned() else {
+        let Some(min) = heads.iter().flatten().map(|h| &h.key).min().cloned() else {
             return Ok(());
         };
         let at: Vec<usize> = (0..heads.len())
-            .filter(|&i| heads[i].as_ref().is_some_and(|(k, _)| *k == min))
+            .filter(|&i| heads[i].as_ref().is_some_and(|h| h.key == min))
             .collect();
         if at.len() > 1 {
             let top = at
                 .iter()
-                .filter_map(|&i| heads[i].as_ref().map(|h| h.1))
+                .filter_map(|&i| heads[i].as_ref().map(|h| h.seq))
                 .max()
                 .unwrap_or(0);
             for &i in &at {
-                if let Some((_, seq)) = &heads[i] {
-                    if *seq != top {
-                        lost.push(Lost {
-                            key: min.clone(),
-                            seq: *seq,
-                        });
-                    }
+                if let Some(h) = heads[i].take().filter(|h| h.seq != top) {
+                    lost.push(h);
                 }
             }
         }
         for i in at {
-            heads[i] = iters[i].next_entry()?.map(|(k, _, s)| (k.to_vec(), s));
+            heads[i] = head(iters[i].next_entry()?);
         }
     }
 }

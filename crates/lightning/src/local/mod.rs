@@ -68,6 +68,8 @@ struct Ctx {
     cp: Checkpoints,
     /// Encoders write under it shared; `disk-quota`'s early import takes it exclusively.
     quota_gate: Arc<tokio::sync::RwLock<()>>,
+    /// The task's id (its checkpoint's), for the conflicts it records.
+    task_id: i64,
 }
 
 /// The engine options `[tikv-importer]` and `[conflict]` ask for.
@@ -162,6 +164,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
             enabled: cfg.checkpoint.enable,
         },
         quota_gate: Arc::default(),
+        task_id: task_cp.task_id,
         cfg: cfg.clone(),
     });
 

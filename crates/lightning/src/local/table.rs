@@ -472,6 +472,8 @@ impl TableRun {
         })
         .await
         .map_err(|e| LightningError::Internal(e.to_string()))??;
+        let ctx = &self.ctx;
+        conflict::record(ctx, &self.name, &self.info, ctx.task_id, &res.records).await?;
         *self.resolution.lock().unwrap_or_else(|e| e.into_inner()) = res.clone();
         Ok(res)
     }

@@ -301,6 +301,31 @@ impl SimCluster {
         s.split(id, &[key])
     }
 
+    /// Commits raw `pairs` as one transaction, as TiDB's own writes (an `INSERT` through the
+    /// SQL face) would: at a fresh commit ts from the TSO, on every replica of each key's
+    /// region.
+    pub fn commit_pairs(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
+        let mut s = self.state();
+        let (physical, logical) = s.tso(1);
+        let ts = ((physical as u64) << 18) | logical as u64;
+        for (k, v) in pairs {
+            let stores: Vec<u64> = s
+                .region_by_key(&encode_key(&k))
+                .ok_or_else(|| format!("no region holds key {k:02X?}"))?
+                .meta
+                .peers
+                .iter()
+                .map(|p| p.store_id)
+                .collect();
+            for id in stores {
+                if let Some(st) = s.stores.get_mut(&id) {
+                    st.data.put(k.clone(), Some(v.clone()), ts);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every region in key order with its leader peer.
     pub fn regions(&self) -> Vec<(metapb::Region, metapb::Peer)> {
         self.state()

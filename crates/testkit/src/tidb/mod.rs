@@ -20,6 +20,7 @@ mod conn;
 mod ddl;
 mod http;
 mod infoschema;
+mod insert;
 mod lex;
 mod prepared;
 mod proto;
@@ -49,6 +50,9 @@ pub use sql::SqlError;
 pub trait KvSource: Send + Sync + 'static {
     /// All visible pairs with start <= key < end, in key order.
     fn scan(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+
+    /// Commits `pairs` as one transaction (an `INSERT` through the SQL face).
+    fn commit(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String>;
 }
 
 /// An in-memory [`KvSource`] for tests.
@@ -81,6 +85,12 @@ impl MemKv {
 }
 
 impl KvSource for MemKv {
+    fn commit(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
+        let mut m = self.map.write().unwrap_or_else(|p| p.into_inner());
+        m.extend(pairs);
+        Ok(())
+    }
+
     fn scan(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         if start >= end {
             return Vec::new();

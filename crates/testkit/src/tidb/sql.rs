@@ -273,11 +273,12 @@ pub fn execute(e: &Engine, s: &mut Session, sql: &str) -> Res {
         "ALTER" => ddl::alter(e, s, &mut c, sql),
         "ANALYZE" => ddl::analyze(e, s, &mut c),
         "SELECT" | "SHOW" | "ADMIN" | "UPDATE" => super::query::run(e, s, &mut c, sql),
-        "INSERT" | "REPLACE" | "DELETE" | "LOAD" | "TRUNCATE" | "RENAME" | "GRANT" | "REVOKE"
-        | "CALL" | "DO" | "LOCK" | "UNLOCK" | "FLUSH" | "KILL" | "EXPLAIN" | "DESC"
-        | "DESCRIBE" | "IMPORT" | "BATCH" | "SPLIT" | "PREPARE" | "EXECUTE" | "RECOVER"
-        | "FLASHBACK" | "WITH" | "TABLE" | "VALUES" | "HANDLER" | "CHECKSUM" | "OPTIMIZE"
-        | "REPAIR" | "CHECK" | "RESTORE" | "BACKUP" | "CANCEL" | "RELEASE" | "SAVEPOINT" => {
+        "INSERT" => super::insert::insert(e, s, &mut c, sql),
+        "REPLACE" | "DELETE" | "LOAD" | "TRUNCATE" | "RENAME" | "GRANT" | "REVOKE" | "CALL"
+        | "DO" | "LOCK" | "UNLOCK" | "FLUSH" | "KILL" | "EXPLAIN" | "DESC" | "DESCRIBE"
+        | "IMPORT" | "BATCH" | "SPLIT" | "PREPARE" | "EXECUTE" | "RECOVER" | "FLASHBACK"
+        | "WITH" | "TABLE" | "VALUES" | "HANDLER" | "CHECKSUM" | "OPTIMIZE" | "REPAIR"
+        | "CHECK" | "RESTORE" | "BACKUP" | "CANCEL" | "RELEASE" | "SAVEPOINT" => {
             Err(SqlError::unsupported(sql))
         }
         _ => Err(c.err()),
