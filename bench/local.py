@@ -462,6 +462,14 @@ def main():
     print(f"{'parse+encode+sort MB per CPU-second':<44} {per_cpu:12.1f}  "
           f"(x{os.cpu_count()} CPUs = {per_cpu * os.cpu_count():.0f} MB/s on an idle machine)")
     print(f"{'peak RSS tidb-lightning MiB':<44} {med('rss'):12.0f}")
+    # What the configuration lets tidb-lightning hold: engine-mem-cache-size for the writers
+    # of each open engine (one data and one index engine with one table), and as much again
+    # for the region jobs of the ingest (the client's ingest budget).
+    engines_mib = parse_size(args.engine_mem) / 2**20
+    budget = engines_mib * (2 if args.until_sorted else 3)
+    what = "2 engines" if args.until_sorted else "2 engines + ingest"
+    verdict = "within" if med("rss") <= budget else "ABOVE"
+    print(f"{'configured memory budget MiB (' + what + ')':<44} {budget:12.0f}  {verdict}")
     print(f"{'peak RSS simulator MiB':<44} {med('sim_rss'):12.0f}")
     print(f"{'sorted-kv-dir peak MB':<44} {med('disk') / 1e6:12.0f}")
     print(f"{'sorted-kv-dir peak / source':<44} {med('disk') / size:12.2f}")
