@@ -2,9 +2,12 @@
 //! ImportSST Write that wait for an Ingest.
 
 use super::state::{encode_key, in_range};
+use lightning_encode::codec::bytes::decode_bytes;
 use lightning_encode::KvChecksum;
 use lightning_kvproto::import_sstpb::SstMeta;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 /// TiKV keeps values up to this many bytes inline in the write CF; longer values go to
 /// the default CF (txn_types `SHORT_VALUE_MAX_LEN`).
@@ -92,12 +95,21 @@ impl StoreData {
         true
     }
 
-    /// Adds one committed version (replacing one at the same ts).
+    /// Adds one committed version (replacing one at the same ts). A new key's versions
+    /// are allocated for exactly one entry: most keys only ever get one.
     pub fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, commit_ts: u64) {
-        let vs = self.versions.entry(key).or_default();
-        vs.retain(|v| v.commit_ts != commit_ts);
-        vs.push(Version { commit_ts, value });
-        vs.sort_by_key(|v| std::cmp::Reverse(v.commit_ts));
+        let v = Version { commit_ts, value };
+        match self.versions.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(vec![v]);
+            }
+            Entry::Occupied(mut e) => {
+                let vs = e.get_mut();
+                vs.retain(|v| v.commit_ts != commit_ts);
+                let at = vs.partition_point(|v| v.commit_ts > commit_ts);
+                vs.insert(at, v);
+            }
+        }
     }
 
     /// Visible (key, value) pairs with raw key in `[start, end)` (empty end = unbounded)
@@ -106,35 +118,67 @@ impl StoreData {
         self.versions
             .range(start.to_vec()..)
             .take_while(|(k, _)| end.is_empty() || k.as_slice() < end)
-            .filter_map(|(k, vs)| {
-                let v = vs.iter().find(|v| v.commit_ts <= ts)?;
-                v.value.clone().map(|val| (k.clone(), val))
-            })
+            .filter_map(|(k, vs)| visible(vs, ts).map(|v| (k.clone(), v.to_vec())))
             .collect()
     }
 
     /// Visible pairs whose ENCODED key is in the encoded region range `[start, end)`.
     pub fn scan_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.scan(&[], &[], u64::MAX)
-            .into_iter()
-            .filter(|(k, _)| in_range(&encode_key(k), start, end))
+        self.encoded_range(start, end)
+            .filter_map(|(k, vs)| visible(vs, u64::MAX).map(|v| (k.clone(), v.to_vec())))
             .collect()
     }
 
     /// Keys, bytes and the middle key (encoded) of the visible data in an encoded range.
+    /// Reads only the range, without copying it: run after every ingest, so its cost
+    /// must follow the region's size, not the store's.
     pub fn stats(&self, start: &[u8], end: &[u8]) -> (u64, u64, Option<Vec<u8>>) {
-        let pairs = self.scan_encoded(start, end);
-        let bytes = pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
-        let mid = pairs.get(pairs.len() / 2).map(|(k, _)| encode_key(k));
-        (pairs.len() as u64, bytes, mid)
+        let mut keys = Vec::new();
+        let mut bytes = 0u64;
+        for (k, vs) in self.encoded_range(start, end) {
+            if let Some(v) = visible(vs, u64::MAX) {
+                bytes += (k.len() + v.len()) as u64;
+                keys.push(k);
+            }
+        }
+        let mid = keys.get(keys.len() / 2).map(|k| encode_key(k));
+        (keys.len() as u64, bytes, mid)
+    }
+
+    /// The entries whose raw key's encoding lies in the encoded range `[start, end)`,
+    /// found by a range lookup on raw keys (see [`raw_bounds`]); bounds that are not
+    /// encoded keys fall back to filtering every entry.
+    fn encoded_range<'a>(
+        &'a self,
+        start: &'a [u8],
+        end: &'a [u8],
+    ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Vec<Version>)> + 'a> {
+        match (raw_bound(start, true), raw_bound(end, false)) {
+            (Some(lo), Some(hi)) => Box::new(
+                self.versions
+                    .range::<[u8], _>((lo.as_ref().map(Vec::as_slice), Bound::Unbounded))
+                    .take_while(move |(k, _)| below(k, hi.as_ref())),
+            ),
+            _ => Box::new(
+                self.versions
+                    .iter()
+                    .filter(move |(k, _)| in_range(&encode_key(k), start, end)),
+            ),
+        }
     }
 
     /// TiKV's checksum over visible pairs in raw `[start, end)` at `ts`: XOR of
     /// crc64(key || value), pair count, key+value bytes (src/coprocessor/checksum.rs).
     pub fn checksum(&self, start: &[u8], end: &[u8], ts: u64) -> KvChecksum {
         let mut c = KvChecksum::new();
-        for (k, v) in self.scan(start, end, ts) {
-            c.update(&k, &v);
+        let entries = self
+            .versions
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(|(k, _)| end.is_empty() || k.as_slice() < end);
+        for (k, vs) in entries {
+            if let Some(v) = visible(vs, ts) {
+                c.update(k, v);
+            }
         }
         c
     }
@@ -182,10 +226,7 @@ impl StoreData {
 
     /// Every version of the keys whose encoded form lies in the encoded range.
     pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<Version>)> {
-        let keep = |k: &Vec<u8>| in_range(&encode_key(k), start, end);
-        self.versions
-            .iter()
-            .filter(|(k, _)| keep(k))
+        self.encoded_range(start, end)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
@@ -204,13 +245,56 @@ impl StoreData {
 
     /// Drops the keys in the encoded range (a removed peer's data is destroyed).
     pub fn remove_encoded(&mut self, start: &[u8], end: &[u8]) {
-        self.versions
-            .retain(|k, _| !in_range(&encode_key(k), start, end));
+        let doomed: Vec<Vec<u8>> = self
+            .encoded_range(start, end)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            self.versions.remove(&k);
+        }
     }
 
     /// Number of staged files.
     pub fn staged_count(&self) -> usize {
         self.staged.len()
+    }
+}
+
+/// The value visible at `ts` in `versions` (newest first), `None` when it is a delete
+/// or there is no version at or below `ts`.
+fn visible(versions: &[Version], ts: u64) -> Option<&[u8]> {
+    versions
+        .iter()
+        .find(|v| v.commit_ts <= ts)?
+        .value
+        .as_deref()
+}
+
+/// Bounds a raw key must meet for its encoding to lie on the right side of the encoded
+/// range bound `enc` (`lower`: `key >= enc`; upper: `key < enc`). Encoding keeps order
+/// and no encoding is a prefix of another, so `encode(r)` bounds at `r`, and `encode(r)`
+/// followed by more bytes (say a timestamp) bounds just after `r`. An empty bound is
+/// open. `None` when `enc` does not start with an encoded key.
+fn raw_bound(enc: &[u8], lower: bool) -> Option<Bound<Vec<u8>>> {
+    if enc.is_empty() {
+        return Some(Bound::Unbounded);
+    }
+    let (raw, rest) = decode_bytes(enc).ok()?;
+    // lower encode(r): key >= r; lower encode(r)+x: key > r;
+    // upper encode(r): key < r; upper encode(r)+x: key <= r.
+    Some(if lower == rest.is_empty() {
+        Bound::Included(raw)
+    } else {
+        Bound::Excluded(raw)
+    })
+}
+
+/// Whether raw `key` is below the upper bound `hi`.
+fn below(key: &[u8], hi: Bound<&Vec<u8>>) -> bool {
+    match hi {
+        Bound::Unbounded => true,
+        Bound::Included(h) => key <= h.as_slice(),
+        Bound::Excluded(h) => key < h.as_slice(),
     }
 }
 
@@ -244,6 +328,34 @@ mod tests {
             d.scan(b"", b"", 4).is_empty(),
             "invisible before its commit ts"
         );
+    }
+
+    #[test]
+    fn encoded_ranges_select_what_filtering_every_key_selects() {
+        let mut d = StoreData::default();
+        let raws: Vec<Vec<u8>> = [&b""[..], b"a", b"a\0", b"ab", b"abcdefgh", b"abcdefgh\0", b"b"]
+            .iter()
+            .map(|k| k.to_vec())
+            .collect();
+        for (i, k) in raws.iter().enumerate() {
+            d.put(k.clone(), Some(vec![i as u8]), 1);
+        }
+        let mut bounds = vec![Vec::new(), vec![0xff, 0x00], b"zz".to_vec()];
+        for k in &raws {
+            bounds.push(encode_key(k));
+            bounds.push([encode_key(k), vec![0, 0, 0, 1]].concat());
+        }
+        for start in &bounds {
+            for end in &bounds {
+                let want: Vec<_> = d
+                    .versions
+                    .keys()
+                    .filter(|k| in_range(&encode_key(k), start, end))
+                    .collect();
+                let got: Vec<_> = d.encoded_range(start, end).map(|(k, _)| k).collect();
+                assert_eq!(got, want, "range {start:?}..{end:?}");
+            }
+        }
     }
 
     #[test]
