@@ -129,24 +129,32 @@ impl StoreData {
             .collect()
     }
 
-    /// Keys, bytes and the middle key (encoded) of the visible data in an encoded range.
-    /// Reads only the range, without copying it: run after every ingest, so its cost
+    /// Keys and bytes of the visible data in an encoded range. Reads only the range,
+    /// without copying it: the split checker runs it after every ingest, so its cost
     /// must follow the region's size, not the store's.
-    pub fn stats(&self, start: &[u8], end: &[u8]) -> (u64, u64, Option<Vec<u8>>) {
-        let mut keys = Vec::new();
-        let mut bytes = 0u64;
+    pub fn size(&self, start: &[u8], end: &[u8]) -> (u64, u64) {
+        let (mut keys, mut bytes) = (0u64, 0u64);
         for (k, vs) in self.encoded_range(start, end) {
             if let Some(v) = visible(vs, u64::MAX) {
+                keys += 1;
                 bytes += (k.len() + v.len()) as u64;
-                keys.push(k);
             }
         }
-        let mid = keys.get(keys.len() / 2).map(|k| encode_key(k));
-        (keys.len() as u64, bytes, mid)
+        (keys, bytes)
+    }
+
+    /// The middle visible key (encoded) of an encoded range, where a split checker
+    /// splits; `keys` is the range's visible key count when known.
+    pub fn middle_key(&self, start: &[u8], end: &[u8], keys: Option<u64>) -> Option<Vec<u8>> {
+        let keys = keys.unwrap_or_else(|| self.size(start, end).0);
+        self.encoded_range(start, end)
+            .filter(|(_, vs)| visible(vs, u64::MAX).is_some())
+            .nth((keys / 2) as usize)
+            .map(|(k, _)| encode_key(k))
     }
 
     /// The entries whose raw key's encoding lies in the encoded range `[start, end)`,
-    /// found by a range lookup on raw keys (see [`raw_bounds`]); bounds that are not
+    /// found by a range lookup on raw keys (see [`raw_bound`]); bounds that are not
     /// encoded keys fall back to filtering every entry.
     fn encoded_range<'a>(
         &'a self,
@@ -154,11 +162,10 @@ impl StoreData {
         end: &'a [u8],
     ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Vec<Version>)> + 'a> {
         match (raw_bound(start, true), raw_bound(end, false)) {
-            (Some(lo), Some(hi)) => Box::new(
-                self.versions
-                    .range::<[u8], _>((lo.as_ref().map(Vec::as_slice), Bound::Unbounded))
-                    .take_while(move |(k, _)| below(k, hi.as_ref())),
-            ),
+            (Some(lo), Some(hi)) if !empty_range(&lo, &hi) => {
+                Box::new(self.versions.range((lo, hi)))
+            }
+            (Some(_), Some(_)) => Box::new(std::iter::empty()),
             _ => Box::new(
                 self.versions
                     .iter()
@@ -289,12 +296,13 @@ fn raw_bound(enc: &[u8], lower: bool) -> Option<Bound<Vec<u8>>> {
     })
 }
 
-/// Whether raw `key` is below the upper bound `hi`.
-fn below(key: &[u8], hi: Bound<&Vec<u8>>) -> bool {
-    match hi {
-        Bound::Unbounded => true,
-        Bound::Included(h) => key <= h.as_slice(),
-        Bound::Excluded(h) => key < h.as_slice(),
+/// Whether no key lies between `lo` and `hi` (`BTreeMap::range` panics on some such).
+fn empty_range(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    use Bound::{Excluded, Included};
+    match (lo, hi) {
+        (Included(a), Included(b)) => a > b,
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => a >= b,
+        _ => false,
     }
 }
 
@@ -333,10 +341,18 @@ mod tests {
     #[test]
     fn encoded_ranges_select_what_filtering_every_key_selects() {
         let mut d = StoreData::default();
-        let raws: Vec<Vec<u8>> = [&b""[..], b"a", b"a\0", b"ab", b"abcdefgh", b"abcdefgh\0", b"b"]
-            .iter()
-            .map(|k| k.to_vec())
-            .collect();
+        let raws: Vec<Vec<u8>> = [
+            &b""[..],
+            b"a",
+            b"a\0",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"b",
+        ]
+        .iter()
+        .map(|k| k.to_vec())
+        .collect();
         for (i, k) in raws.iter().enumerate() {
             d.put(k.clone(), Some(vec![i as u8]), 1);
         }
