@@ -22,6 +22,43 @@ pub struct Version {
     pub value: Option<Vec<u8>>,
 }
 
+/// A key's versions, newest first. The newest is kept inline: most keys only ever
+/// get one version, and a split check reads it without following a pointer.
+#[derive(Clone, Debug)]
+pub(crate) struct Versions {
+    newest: Version,
+    /// Older versions, newest first.
+    older: Vec<Version>,
+}
+
+impl Versions {
+    /// Every version, newest first.
+    fn iter(&self) -> impl Iterator<Item = &Version> {
+        std::iter::once(&self.newest).chain(&self.older)
+    }
+
+    /// Adds a version, replacing one at the same ts.
+    fn put(&mut self, v: Version) {
+        let ts = v.commit_ts;
+        if ts > self.newest.commit_ts {
+            let was = std::mem::replace(&mut self.newest, v);
+            self.older.insert(0, was);
+        } else if ts == self.newest.commit_ts {
+            self.newest = v;
+        } else {
+            self.older.retain(|o| o.commit_ts != ts);
+            let at = self.older.partition_point(|o| o.commit_ts > ts);
+            self.older.insert(at, v);
+        }
+    }
+
+    /// The value visible at `ts`, `None` when it is a delete or there is no version
+    /// at or below `ts`.
+    fn visible(&self, ts: u64) -> Option<&[u8]> {
+        self.iter().find(|v| v.commit_ts <= ts)?.value.as_deref()
+    }
+}
+
 /// A staged SST file (one column family of one Write stream).
 #[derive(Clone, Debug)]
 pub(crate) struct Staged {
@@ -33,7 +70,7 @@ pub(crate) struct Staged {
 #[derive(Default)]
 pub(crate) struct StoreData {
     /// Raw key -> versions, newest first.
-    versions: BTreeMap<Vec<u8>, Vec<Version>>,
+    versions: BTreeMap<Vec<u8>, Versions>,
     /// (uuid, cf name) -> staged file.
     staged: HashMap<(Vec<u8>, String), Staged>,
 }
@@ -95,20 +132,17 @@ impl StoreData {
         true
     }
 
-    /// Adds one committed version (replacing one at the same ts). A new key's versions
-    /// are allocated for exactly one entry: most keys only ever get one.
+    /// Adds one committed version (replacing one at the same ts).
     pub fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, commit_ts: u64) {
         let v = Version { commit_ts, value };
         match self.versions.entry(key) {
             Entry::Vacant(e) => {
-                e.insert(vec![v]);
+                e.insert(Versions {
+                    newest: v,
+                    older: Vec::new(),
+                });
             }
-            Entry::Occupied(mut e) => {
-                let vs = e.get_mut();
-                vs.retain(|v| v.commit_ts != commit_ts);
-                let at = vs.partition_point(|v| v.commit_ts > commit_ts);
-                vs.insert(at, v);
-            }
+            Entry::Occupied(mut e) => e.get_mut().put(v),
         }
     }
 
@@ -118,14 +152,14 @@ impl StoreData {
         self.versions
             .range(start.to_vec()..)
             .take_while(|(k, _)| end.is_empty() || k.as_slice() < end)
-            .filter_map(|(k, vs)| visible(vs, ts).map(|v| (k.clone(), v.to_vec())))
+            .filter_map(|(k, vs)| vs.visible(ts).map(|v| (k.clone(), v.to_vec())))
             .collect()
     }
 
     /// Visible pairs whose ENCODED key is in the encoded region range `[start, end)`.
     pub fn scan_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.encoded_range(start, end)
-            .filter_map(|(k, vs)| visible(vs, u64::MAX).map(|v| (k.clone(), v.to_vec())))
+            .filter_map(|(k, vs)| vs.visible(u64::MAX).map(|v| (k.clone(), v.to_vec())))
             .collect()
     }
 
@@ -135,7 +169,7 @@ impl StoreData {
     pub fn size(&self, start: &[u8], end: &[u8]) -> (u64, u64) {
         let (mut keys, mut bytes) = (0u64, 0u64);
         for (k, vs) in self.encoded_range(start, end) {
-            if let Some(v) = visible(vs, u64::MAX) {
+            if let Some(v) = vs.visible(u64::MAX) {
                 keys += 1;
                 bytes += (k.len() + v.len()) as u64;
             }
@@ -148,7 +182,7 @@ impl StoreData {
     pub fn middle_key(&self, start: &[u8], end: &[u8], keys: Option<u64>) -> Option<Vec<u8>> {
         let keys = keys.unwrap_or_else(|| self.size(start, end).0);
         self.encoded_range(start, end)
-            .filter(|(_, vs)| visible(vs, u64::MAX).is_some())
+            .filter(|(_, vs)| vs.visible(u64::MAX).is_some())
             .nth((keys / 2) as usize)
             .map(|(k, _)| encode_key(k))
     }
@@ -160,7 +194,7 @@ impl StoreData {
         &'a self,
         start: &'a [u8],
         end: &'a [u8],
-    ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Vec<Version>)> + 'a> {
+    ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Versions)> + 'a> {
         match (raw_bound(start, true), raw_bound(end, false)) {
             (Some(lo), Some(hi)) if !empty_range(&lo, &hi) => {
                 Box::new(self.versions.range((lo, hi)))
@@ -183,7 +217,7 @@ impl StoreData {
             .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
             .take_while(|(k, _)| end.is_empty() || k.as_slice() < end);
         for (k, vs) in entries {
-            if let Some(v) = visible(vs, ts) {
+            if let Some(v) = vs.visible(ts) {
                 c.update(k, v);
             }
         }
@@ -208,9 +242,7 @@ impl StoreData {
             .range(start.to_vec()..)
             .take_while(|(k, _)| end.is_empty() || k.as_slice() < end);
         for (k, vs) in keys {
-            let Some((newest, older)) = vs.split_first() else {
-                continue;
-            };
+            let (newest, older) = (&vs.newest, &vs.older);
             if newest.commit_ts <= min_commit_ts || newest.value.is_none() {
                 continue;
             }
@@ -232,7 +264,7 @@ impl StoreData {
     }
 
     /// Every version of the keys whose encoded form lies in the encoded range.
-    pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<Version>)> {
+    pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Versions)> {
         self.encoded_range(start, end)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -240,12 +272,7 @@ impl StoreData {
 
     /// Replaces this store's versions of the keys in the encoded range by `rows`
     /// (what a raft snapshot does to a newly added peer).
-    pub fn install_encoded(
-        &mut self,
-        start: &[u8],
-        end: &[u8],
-        rows: Vec<(Vec<u8>, Vec<Version>)>,
-    ) {
+    pub fn install_encoded(&mut self, start: &[u8], end: &[u8], rows: Vec<(Vec<u8>, Versions)>) {
         self.remove_encoded(start, end);
         self.versions.extend(rows);
     }
@@ -265,16 +292,6 @@ impl StoreData {
     pub fn staged_count(&self) -> usize {
         self.staged.len()
     }
-}
-
-/// The value visible at `ts` in `versions` (newest first), `None` when it is a delete
-/// or there is no version at or below `ts`.
-fn visible(versions: &[Version], ts: u64) -> Option<&[u8]> {
-    versions
-        .iter()
-        .find(|v| v.commit_ts <= ts)?
-        .value
-        .as_deref()
 }
 
 /// Bounds a raw key must meet for its encoding to lie on the right side of the encoded
@@ -372,6 +389,27 @@ mod tests {
                 assert_eq!(got, want, "range {start:?}..{end:?}");
             }
         }
+    }
+
+    #[test]
+    fn versions_stay_newest_first_and_one_per_ts() {
+        let mut d = StoreData::default();
+        for (ts, v) in [(10, 1), (30, 3), (20, 2), (30, 4), (5, 0), (20, 5)] {
+            d.put(b"k".to_vec(), Some(vec![v]), ts);
+        }
+        let vs = &d.versions[&b"k".to_vec()];
+        let got: Vec<_> = vs.iter().map(|v| (v.commit_ts, v.value.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                (30, Some(vec![4])),
+                (20, Some(vec![5])),
+                (10, Some(vec![1])),
+                (5, Some(vec![0]))
+            ]
+        );
+        assert_eq!(vs.visible(25), Some(&[5][..]));
+        assert_eq!(vs.visible(4), None);
     }
 
     #[test]
