@@ -2,9 +2,12 @@
 //! ImportSST Write that wait for an Ingest.
 
 use super::state::{encode_key, in_range};
+use lightning_encode::codec::bytes::decode_bytes;
 use lightning_encode::KvChecksum;
 use lightning_kvproto::import_sstpb::SstMeta;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 /// TiKV keeps values up to this many bytes inline in the write CF; longer values go to
 /// the default CF (txn_types `SHORT_VALUE_MAX_LEN`).
@@ -19,6 +22,76 @@ pub struct Version {
     pub value: Option<Vec<u8>>,
 }
 
+/// A key's versions, newest first, laid out for the common case of one version: the
+/// newest is inline (a split check reads it without following a pointer) and the older
+/// ones cost one word and no allocation until a second version arrives. With the raw key
+/// as a boxed slice a map entry is 48 bytes (80 with `Vec`s); this matters because the
+/// simulator keeps every replica of an import in memory.
+#[derive(Clone, Debug)]
+pub(crate) struct Versions {
+    /// Commit ts of the newest version.
+    ts: u64,
+    /// Its value, `None` for a delete.
+    value: Option<Box<[u8]>>,
+    /// Older versions, newest first.
+    #[allow(clippy::box_collection)] // one word instead of three while empty
+    older: Option<Box<Vec<Version>>>,
+}
+
+impl Versions {
+    fn new(v: Version) -> Self {
+        Versions {
+            ts: v.commit_ts,
+            value: v.value.map(Vec::into_boxed_slice),
+            older: None,
+        }
+    }
+
+    /// The newest version.
+    fn newest(&self) -> Version {
+        Version {
+            commit_ts: self.ts,
+            value: self.value.as_deref().map(<[u8]>::to_vec),
+        }
+    }
+
+    /// The versions older than the newest, newest first.
+    fn older(&self) -> &[Version] {
+        self.older.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Adds a version, replacing one at the same ts.
+    fn put(&mut self, v: Version) {
+        let ts = v.commit_ts;
+        if ts >= self.ts {
+            if ts > self.ts {
+                let was = self.newest();
+                self.older.get_or_insert_default().insert(0, was);
+            }
+            self.ts = ts;
+            self.value = v.value.map(Vec::into_boxed_slice);
+        } else {
+            let older = self.older.get_or_insert_default();
+            older.retain(|o| o.commit_ts != ts);
+            let at = older.partition_point(|o| o.commit_ts > ts);
+            older.insert(at, v);
+        }
+    }
+
+    /// The value visible at `ts`, `None` when it is a delete or there is no version
+    /// at or below `ts`.
+    fn visible(&self, ts: u64) -> Option<&[u8]> {
+        if self.ts <= ts {
+            return self.value.as_deref();
+        }
+        self.older()
+            .iter()
+            .find(|v| v.commit_ts <= ts)?
+            .value
+            .as_deref()
+    }
+}
+
 /// A staged SST file (one column family of one Write stream).
 #[derive(Clone, Debug)]
 pub(crate) struct Staged {
@@ -30,7 +103,7 @@ pub(crate) struct Staged {
 #[derive(Default)]
 pub(crate) struct StoreData {
     /// Raw key -> versions, newest first.
-    versions: BTreeMap<Vec<u8>, Vec<Version>>,
+    versions: BTreeMap<Box<[u8]>, Versions>,
     /// (uuid, cf name) -> staged file.
     staged: HashMap<(Vec<u8>, String), Staged>,
 }
@@ -94,47 +167,93 @@ impl StoreData {
 
     /// Adds one committed version (replacing one at the same ts).
     pub fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, commit_ts: u64) {
-        let vs = self.versions.entry(key).or_default();
-        vs.retain(|v| v.commit_ts != commit_ts);
-        vs.push(Version { commit_ts, value });
-        vs.sort_by_key(|v| std::cmp::Reverse(v.commit_ts));
+        let v = Version { commit_ts, value };
+        match self.versions.entry(key.into_boxed_slice()) {
+            Entry::Vacant(e) => {
+                e.insert(Versions::new(v));
+            }
+            Entry::Occupied(mut e) => e.get_mut().put(v),
+        }
     }
 
     /// Visible (key, value) pairs with raw key in `[start, end)` (empty end = unbounded)
     /// at timestamp `ts` (`u64::MAX` = latest).
     pub fn scan(&self, start: &[u8], end: &[u8], ts: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.versions
-            .range(start.to_vec()..)
-            .take_while(|(k, _)| end.is_empty() || k.as_slice() < end)
-            .filter_map(|(k, vs)| {
-                let v = vs.iter().find(|v| v.commit_ts <= ts)?;
-                v.value.clone().map(|val| (k.clone(), val))
-            })
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(|(k, _)| end.is_empty() || &k[..] < end)
+            .filter_map(|(k, vs)| vs.visible(ts).map(|v| (k.to_vec(), v.to_vec())))
             .collect()
     }
 
     /// Visible pairs whose ENCODED key is in the encoded region range `[start, end)`.
     pub fn scan_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.scan(&[], &[], u64::MAX)
-            .into_iter()
-            .filter(|(k, _)| in_range(&encode_key(k), start, end))
+        self.encoded_range(start, end)
+            .filter_map(|(k, vs)| vs.visible(u64::MAX).map(|v| (k.to_vec(), v.to_vec())))
             .collect()
     }
 
-    /// Keys, bytes and the middle key (encoded) of the visible data in an encoded range.
-    pub fn stats(&self, start: &[u8], end: &[u8]) -> (u64, u64, Option<Vec<u8>>) {
-        let pairs = self.scan_encoded(start, end);
-        let bytes = pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
-        let mid = pairs.get(pairs.len() / 2).map(|(k, _)| encode_key(k));
-        (pairs.len() as u64, bytes, mid)
+    /// Keys and bytes of the visible data in an encoded range. Reads only the range,
+    /// without copying it: the split checker runs it after every ingest, so its cost
+    /// must follow the region's size, not the store's.
+    pub fn size(&self, start: &[u8], end: &[u8]) -> (u64, u64) {
+        let (mut keys, mut bytes) = (0u64, 0u64);
+        for (k, vs) in self.encoded_range(start, end) {
+            if let Some(v) = vs.visible(u64::MAX) {
+                keys += 1;
+                bytes += (k.len() + v.len()) as u64;
+            }
+        }
+        (keys, bytes)
+    }
+
+    /// The middle visible key (encoded) of an encoded range, where a split checker
+    /// splits; `keys` is the range's visible key count when known.
+    pub fn middle_key(&self, start: &[u8], end: &[u8], keys: Option<u64>) -> Option<Vec<u8>> {
+        let keys = keys.unwrap_or_else(|| self.size(start, end).0);
+        self.encoded_range(start, end)
+            .filter(|(_, vs)| vs.visible(u64::MAX).is_some())
+            .nth((keys / 2) as usize)
+            .map(|(k, _)| encode_key(k))
+    }
+
+    /// The entries whose raw key's encoding lies in the encoded range `[start, end)`,
+    /// found by a range lookup on raw keys (see [`raw_bound`]); bounds that are not
+    /// encoded keys fall back to filtering every entry.
+    fn encoded_range<'a>(
+        &'a self,
+        start: &'a [u8],
+        end: &'a [u8],
+    ) -> Box<dyn Iterator<Item = (&'a Box<[u8]>, &'a Versions)> + 'a> {
+        match (raw_bound(start, true), raw_bound(end, false)) {
+            (Some(lo), Some(hi)) if !empty_range(&lo, &hi) => {
+                let bounds = (
+                    lo.as_ref().map(Vec::as_slice),
+                    hi.as_ref().map(Vec::as_slice),
+                );
+                Box::new(self.versions.range::<[u8], _>(bounds))
+            }
+            (Some(_), Some(_)) => Box::new(std::iter::empty()),
+            _ => Box::new(
+                self.versions
+                    .iter()
+                    .filter(move |(k, _)| in_range(&encode_key(k), start, end)),
+            ),
+        }
     }
 
     /// TiKV's checksum over visible pairs in raw `[start, end)` at `ts`: XOR of
     /// crc64(key || value), pair count, key+value bytes (src/coprocessor/checksum.rs).
     pub fn checksum(&self, start: &[u8], end: &[u8], ts: u64) -> KvChecksum {
         let mut c = KvChecksum::new();
-        for (k, v) in self.scan(start, end, ts) {
-            c.update(&k, &v);
+        let entries = self
+            .versions
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(|(k, _)| end.is_empty() || &k[..] < end);
+        for (k, vs) in entries {
+            if let Some(v) = vs.visible(ts) {
+                c.update(k, v);
+            }
         }
         c
     }
@@ -154,17 +273,14 @@ impl StoreData {
         let mut out = Vec::new();
         let keys = self
             .versions
-            .range(start.to_vec()..)
-            .take_while(|(k, _)| end.is_empty() || k.as_slice() < end);
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(|(k, _)| end.is_empty() || &k[..] < end);
         for (k, vs) in keys {
-            let Some((newest, older)) = vs.split_first() else {
-                continue;
-            };
-            if newest.commit_ts <= min_commit_ts || newest.value.is_none() {
+            if vs.ts <= min_commit_ts || vs.value.is_none() {
                 continue;
             }
-            let mut listed = vec![newest.clone()];
-            for v in older {
+            let mut listed = vec![vs.newest()];
+            for v in vs.older() {
                 if v.value.is_none() {
                     break;
                 }
@@ -174,43 +290,69 @@ impl StoreData {
                 }
             }
             if listed.len() > 1 {
-                out.extend(listed.into_iter().map(|v| (k.clone(), v)));
+                out.extend(listed.into_iter().map(|v| (k.to_vec(), v)));
             }
         }
         out
     }
 
     /// Every version of the keys whose encoded form lies in the encoded range.
-    pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<Version>)> {
-        let keep = |k: &Vec<u8>| in_range(&encode_key(k), start, end);
-        self.versions
-            .iter()
-            .filter(|(k, _)| keep(k))
+    pub fn export_encoded(&self, start: &[u8], end: &[u8]) -> Vec<(Box<[u8]>, Versions)> {
+        self.encoded_range(start, end)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
     /// Replaces this store's versions of the keys in the encoded range by `rows`
     /// (what a raft snapshot does to a newly added peer).
-    pub fn install_encoded(
-        &mut self,
-        start: &[u8],
-        end: &[u8],
-        rows: Vec<(Vec<u8>, Vec<Version>)>,
-    ) {
+    pub fn install_encoded(&mut self, start: &[u8], end: &[u8], rows: Vec<(Box<[u8]>, Versions)>) {
         self.remove_encoded(start, end);
         self.versions.extend(rows);
     }
 
     /// Drops the keys in the encoded range (a removed peer's data is destroyed).
     pub fn remove_encoded(&mut self, start: &[u8], end: &[u8]) {
-        self.versions
-            .retain(|k, _| !in_range(&encode_key(k), start, end));
+        let doomed: Vec<Box<[u8]>> = self
+            .encoded_range(start, end)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            self.versions.remove(&k);
+        }
     }
 
     /// Number of staged files.
     pub fn staged_count(&self) -> usize {
         self.staged.len()
+    }
+}
+
+/// Bounds a raw key must meet for its encoding to lie on the right side of the encoded
+/// range bound `enc` (`lower`: `key >= enc`; upper: `key < enc`). Encoding keeps order
+/// and no encoding is a prefix of another, so `encode(r)` bounds at `r`, and `encode(r)`
+/// followed by more bytes (say a timestamp) bounds just after `r`. An empty bound is
+/// open. `None` when `enc` does not start with an encoded key.
+fn raw_bound(enc: &[u8], lower: bool) -> Option<Bound<Vec<u8>>> {
+    if enc.is_empty() {
+        return Some(Bound::Unbounded);
+    }
+    let (raw, rest) = decode_bytes(enc).ok()?;
+    // lower encode(r): key >= r; lower encode(r)+x: key > r;
+    // upper encode(r): key < r; upper encode(r)+x: key <= r.
+    Some(if lower == rest.is_empty() {
+        Bound::Included(raw)
+    } else {
+        Bound::Excluded(raw)
+    })
+}
+
+/// Whether no key lies between `lo` and `hi` (`BTreeMap::range` panics on some such).
+fn empty_range(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    use Bound::{Excluded, Included};
+    match (lo, hi) {
+        (Included(a), Included(b)) => a > b,
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => a >= b,
+        _ => false,
     }
 }
 
@@ -244,6 +386,66 @@ mod tests {
             d.scan(b"", b"", 4).is_empty(),
             "invisible before its commit ts"
         );
+    }
+
+    #[test]
+    fn encoded_ranges_select_what_filtering_every_key_selects() {
+        let mut d = StoreData::default();
+        let raws: Vec<Vec<u8>> = [
+            &b""[..],
+            b"a",
+            b"a\0",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"b",
+        ]
+        .iter()
+        .map(|k| k.to_vec())
+        .collect();
+        for (i, k) in raws.iter().enumerate() {
+            d.put(k.clone(), Some(vec![i as u8]), 1);
+        }
+        let mut bounds = vec![Vec::new(), vec![0xff, 0x00], b"zz".to_vec()];
+        for k in &raws {
+            bounds.push(encode_key(k));
+            bounds.push([encode_key(k), vec![0, 0, 0, 1]].concat());
+        }
+        for start in &bounds {
+            for end in &bounds {
+                let want: Vec<_> = d
+                    .versions
+                    .keys()
+                    .filter(|k| in_range(&encode_key(k), start, end))
+                    .collect();
+                let got: Vec<_> = d.encoded_range(start, end).map(|(k, _)| k).collect();
+                assert_eq!(got, want, "range {start:?}..{end:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn versions_stay_newest_first_and_one_per_ts() {
+        let mut d = StoreData::default();
+        for (ts, v) in [(10, 1), (30, 3), (20, 2), (30, 4), (5, 0), (20, 5)] {
+            d.put(b"k".to_vec(), Some(vec![v]), ts);
+        }
+        let vs = &d.versions[&b"k"[..]];
+        let got: Vec<_> = std::iter::once(vs.newest())
+            .chain(vs.older().iter().cloned())
+            .map(|v| (v.commit_ts, v.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (30, Some(vec![4])),
+                (20, Some(vec![5])),
+                (10, Some(vec![1])),
+                (5, Some(vec![0]))
+            ]
+        );
+        assert_eq!(vs.visible(25), Some(&[5][..]));
+        assert_eq!(vs.visible(4), None);
     }
 
     #[test]

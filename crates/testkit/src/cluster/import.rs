@@ -231,6 +231,7 @@ impl ImportSst for ImportService {
             if batch.commit_ts == 0 {
                 return Err(rpc_error("BadFormat(\"invalid commit-ts 0\")".into()));
             }
+            pairs.reserve(batch.pairs.len());
             for p in batch.pairs {
                 let value = (p.op == import_sstpb::pair::Op::Put as i32).then_some(p.value);
                 pairs.push((p.key, value, batch.commit_ts));
@@ -363,7 +364,7 @@ impl State {
                 let mid = self
                     .stores
                     .get(&r.leader_store)
-                    .and_then(|st| st.data.stats(&start, &end).2)
+                    .and_then(|st| st.data.middle_key(&start, &end, None))
                     .filter(|m| *m > start);
                 // Without data, split just after the start: at the encoding of the raw
                 // key after it. TiKV's region boundaries in the txn key space are always

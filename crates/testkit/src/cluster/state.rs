@@ -417,13 +417,16 @@ impl State {
             let Some(store) = self.stores.get(&r.leader_store) else {
                 continue;
             };
-            let (keys, bytes, mid) = store.data.stats(&r.meta.start_key, &r.meta.end_key);
+            let (start, end) = (&r.meta.start_key, &r.meta.end_key);
+            let (keys, bytes) = store.data.size(start, end);
             if keys < 2
                 || (keys <= self.opts.region_split_keys && bytes <= self.opts.region_split_size)
             {
                 continue;
             }
-            let Some(mid) = mid else { continue };
+            let Some(mid) = store.data.middle_key(start, end, Some(keys)) else {
+                continue;
+            };
             let parts = self.split(id, &[mid]);
             if parts.len() > 1 {
                 work.extend(parts.iter().map(|p| p.id));
