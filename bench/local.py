@@ -409,10 +409,10 @@ def main():
         build()
     dump = generate(args.data_dir, args.size_gb, args.file_mb)
     size = source_bytes(dump)
-    # The simulator keeps every replica in memory: about 5 bytes of RSS per source byte and
-    # replica (measured: 5.2 GB for 1 GB, one replica), and tidb-lightning's ingest buffers
-    # take up to ~4 GB more. Refuse what would not fit rather than run the machine out of memory.
-    need = size * 5.5 * args.replicas + (5 << 30)
+    # The simulator keeps every replica in memory: about 2.5 bytes of RSS per source byte and
+    # replica (measured: 2.6 GiB for 1 GB, 5.0 GiB for 2 GB, one replica), and tidb-lightning
+    # takes about 2 GiB more. Refuse what would not fit rather than run the machine out of memory.
+    need = size * 2.8 * args.replicas + (3 << 30)
     if not args.until_sorted and need > mem_available():
         sys.exit(f"a whole import of {size / 1e9:.1f} GB needs about {need / 2**30:.0f} GiB of memory "
                  f"(simulator + tidb-lightning), {mem_available() / 2**30:.0f} GiB are available: "
