@@ -1,9 +1,27 @@
 //! Shared helpers of the binaries (`tidb-lightning`, `tidb-lightning-ctl`): logging
-//! set-up from `[lightning] level` / `file`.
+//! set-up from `[lightning] level` / `file`, and the allocator's arena limit.
 
 use anyhow::Context;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
+
+/// Caps glibc's malloc arenas at one per CPU (its default is eight per CPU), unless
+/// `MALLOC_ARENA_MAX` is set. Encoders, writers and ingest streams allocate and free on
+/// many threads; with the default, memory freed in one arena is not reused by another and
+/// stays resident. Measured (bench/local.py, 1 GB whole import, 2 CPUs): peak RSS
+/// 1836 MiB with the default, 1272 MiB with one arena per CPU, at the same speed.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cpus = libc::c_int::try_from(cpus).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only sets a tunable of the allocator; it is called before the
+        // program starts its threads.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cpus);
+        }
+    }
+}
 
 /// Where logs go: `-` is stdout, empty is a timestamped file in the temp dir (as
 /// upstream), anything else a file path. Returns the file used, if any.

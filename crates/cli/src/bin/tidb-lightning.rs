@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    lightning_cli::limit_malloc_arenas();
     let cfg = match Config::from_args(std::env::args_os().skip(1)) {
         Ok(Invocation::Run(cfg)) => cfg,
         Ok(Invocation::Version) => {
