@@ -100,6 +100,12 @@ impl Segment {
     }
 }
 
+/// The block index of a finished run, and where its blocks end (the index's offset).
+pub(crate) fn run_blocks(ctx: Ctx, meta: &RunMeta) -> Result<(Vec<BlockHandle>, u64)> {
+    let seg = Segment::open(ctx, meta)?;
+    Ok((seg.blocks, seg.footer.index_offset))
+}
+
 /// First and last key of a finished run (`None` when it holds no pair).
 pub(crate) fn run_bounds(ctx: Ctx, meta: &RunMeta) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
     Segment::open(ctx, meta)?.bounds()

@@ -1,10 +1,10 @@
 //! An open engine: takes sorted runs from its writers, makes them durable on flush,
 //! and on close merges them into the closed engine's segments.
 
-use crate::closed::{run_bounds, ClosedEngine, Sealed};
+use crate::closed::{run_blocks, run_bounds, ClosedEngine, Sealed};
 use crate::error::{io_err, EngineError, Result};
 use crate::files::{parse_name, sync_dir, Files, Kind, Manifest, MANIFEST};
-use crate::merge::merge_into;
+use crate::merge::{merge_into, merge_range};
 use crate::options::EngineOptions;
 use crate::resolve::{write_pass, Written};
 use crate::run::{read_footer, RunCursor, RunMeta};
@@ -181,7 +181,7 @@ impl Inner {
         for r in &runs {
             self.files.sync_file(r.id, Kind::Run)?;
         }
-        self.commit_locked(&runs, &[], None, false, false)
+        self.commit_locked(&runs, &[], &[], false, false)
     }
 
     /// Updates the manifest (caller holds `commit`): drops `remove`, adds `add`, takes in
@@ -190,7 +190,7 @@ impl Inner {
         &self,
         promote: &[RunMeta],
         remove: &[RunMeta],
-        add: Option<RunMeta>,
+        add: &[RunMeta],
         close: bool,
         delete: bool,
     ) -> Result<()> {
@@ -221,10 +221,10 @@ impl Inner {
             }
             if close {
                 st.manifest.closed = true;
-                st.manifest.segments.extend(add);
+                st.manifest.segments.extend(add.iter().cloned());
                 st.manifest.segments.append(&mut st.manifest.runs);
             } else {
-                st.manifest.runs.extend(add);
+                st.manifest.runs.extend(add.iter().cloned());
             }
             st.manifest.clone()
         };
@@ -246,6 +246,106 @@ impl Inner {
         write_pass(&self.files, &self.opts, true, |w, res| {
             merge_into(cursors, w, res)
         })
+    }
+
+    /// Merges `runs` into runs of consecutive key ranges, one per CPU (up to 8), merged on
+    /// threads of their own: the final merge of a large engine is CPU-bound, and a single
+    /// k-way merge would use one core. Small inputs are merged as one.
+    fn merge_partitioned(&self, runs: &[RunMeta]) -> Result<Vec<Written>> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let splits = self.split_keys(runs, cpus.min(8))?;
+        if splits.is_empty() {
+            return Ok(vec![self.merge(runs)?]);
+        }
+        let bounds: Vec<(&[u8], Option<&[u8]>)> = (0..=splits.len())
+            .map(|i| {
+                let lo = if i == 0 { &[][..] } else { &splits[i - 1][..] };
+                (lo, splits.get(i).map(|k| &k[..]))
+            })
+            .collect();
+        let results: Vec<Result<Written>> = std::thread::scope(|s| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|&(lo, hi)| s.spawn(move || self.merge_bounded(runs, lo, hi)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(self.panicked())))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(results.len());
+        let mut first_err = None;
+        for r in results {
+            match r {
+                Ok(w) => out.push(w),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            for w in out {
+                let _ = self.files.remove(w.run.id, Kind::Run);
+                if let Some(d) = w.conflicts {
+                    let _ = self.files.remove(d.id, Kind::Dup);
+                }
+            }
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// Keys splitting `runs` into `parts` ranges of about equal bytes, from their block
+    /// indexes; none when the runs are too small to be worth splitting.
+    fn split_keys(&self, runs: &[RunMeta], parts: usize) -> Result<Vec<Vec<u8>>> {
+        if parts < 2 {
+            return Ok(Vec::new());
+        }
+        let mut blocks = Vec::new();
+        for r in runs {
+            let (index, _) = run_blocks(self.files.ctx(r.id, Kind::Run), r)?;
+            blocks.extend(index.into_iter().map(|h| (h.last_key, h.bytes)));
+        }
+        if blocks.len() < parts * 8 {
+            return Ok(Vec::new());
+        }
+        blocks.sort_unstable();
+        let total: u64 = blocks.iter().map(|b| b.1).sum();
+        let mut splits: Vec<Vec<u8>> = Vec::with_capacity(parts - 1);
+        let mut acc = 0u64;
+        for (key, bytes) in blocks {
+            acc += bytes;
+            let want = total / parts as u64 * (splits.len() as u64 + 1);
+            if acc >= want && splits.len() + 1 < parts && splits.last().is_none_or(|l| *l < key) {
+                splits.push(key);
+            }
+        }
+        Ok(splits)
+    }
+
+    /// Merges the keys of `runs` in `[lo, hi)` into one new durable run.
+    fn merge_bounded(&self, runs: &[RunMeta], lo: &[u8], hi: Option<&[u8]>) -> Result<Written> {
+        let mut cursors = Vec::with_capacity(runs.len());
+        for r in runs {
+            let ctx = self.files.ctx(r.id, Kind::Run);
+            let (index, end) = run_blocks(ctx.clone(), r)?;
+            let first = index.partition_point(|h| h.last_key.as_slice() < lo);
+            let start = index.get(first).map_or(end, |h| h.offset);
+            let file = std::fs::File::open(&ctx.path).map_err(ctx.io("open"))?;
+            cursors.push(RunCursor::from_file(ctx, file, start, end)?);
+        }
+        write_pass(&self.files, &self.opts, true, |w, res| {
+            merge_range(cursors, lo, hi, w, res)
+        })
+    }
+
+    fn panicked(&self) -> EngineError {
+        EngineError::Io {
+            engine: self.files.engine,
+            op: "merge",
+            path: self.files.path(0, Kind::Run),
+            source: std::io::Error::other("a merge thread panicked"),
+        }
     }
 
     fn all_runs(&self) -> Vec<RunMeta> {
@@ -331,7 +431,7 @@ impl Inner {
                         self.files.sync_file(r.id, Kind::Run)?;
                     }
                     let _c = lock(&self.commit);
-                    self.commit_locked(&ordered, &[], None, true, false)?;
+                    self.commit_locked(&ordered, &[], &[], true, false)?;
                     let m = lock(&self.state).manifest.clone();
                     return Ok(Arc::new(Sealed::open(&self.files, &m)?));
                 }
@@ -348,21 +448,25 @@ impl Inner {
                 let w = self.merge(&runs)?;
                 let _c = lock(&self.commit);
                 lock(&self.state).pending_dups.extend(w.conflicts);
-                self.commit_locked(&[], &runs, Some(w.run), false, true)?;
+                self.commit_locked(&[], &runs, &[w.run], false, true)?;
             }
             let runs = self.all_runs();
             if runs.len() > 1 {
-                let w = self.merge(&runs)?;
+                let parts = self.merge_partitioned(&runs)?;
                 let _c = lock(&self.commit);
-                lock(&self.state).pending_dups.extend(w.conflicts);
-                self.commit_locked(&[], &runs, Some(w.run), true, true)?;
+                let mut segments = Vec::with_capacity(parts.len());
+                for w in parts {
+                    lock(&self.state).pending_dups.extend(w.conflicts);
+                    segments.push(w.run);
+                }
+                self.commit_locked(&[], &runs, &segments, true, true)?;
             } else {
                 // Zero or one run: it is the segment as it stands.
                 for r in &runs {
                     self.files.sync_file(r.id, Kind::Run)?;
                 }
                 let _c = lock(&self.commit);
-                self.commit_locked(&runs, &[], None, true, false)?;
+                self.commit_locked(&runs, &[], &[], true, false)?;
             }
         }
         let m = lock(&self.state).manifest.clone();
@@ -389,7 +493,7 @@ impl Inner {
                 self.files.sync_file(r.id, Kind::Run)?;
             }
             if !pending.is_empty() {
-                self.commit_locked(&pending, &[], None, false, false)?;
+                self.commit_locked(&pending, &[], &[], false, false)?;
             }
             let mut st = lock(&self.state);
             st.detached = st.manifest.runs.clone();
@@ -421,7 +525,7 @@ impl Inner {
     fn end_part(&self, part: &EnginePart, imported: bool) -> Result<()> {
         let res = if imported {
             let _c = lock(&self.commit);
-            self.commit_locked(&[], &part.runs, None, false, true)
+            self.commit_locked(&[], &part.runs, &[], false, true)
         } else {
             Ok(())
         };
@@ -544,7 +648,7 @@ impl Engine {
     /// restart) returns the same closed engine.
     pub fn close(&self) -> Result<ClosedEngine> {
         let started = std::time::Instant::now();
-        tracing::info!(engine = %self.uuid(), "closing engine");
+        tracing::info!(engine = %self.uuid(), runs = self.inner.all_runs().len(), "closing engine");
         let sealed = self.inner.close()?;
         let closed = ClosedEngine::new(self.inner.clone(), sealed);
         tracing::info!(

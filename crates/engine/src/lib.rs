@@ -12,7 +12,9 @@
 //!    length-prefixed pairs, a block index and a footer. [`EngineWriter::flush`] makes
 //!    everything appended durable (fsync of runs, manifest, directory).
 //! 3. [`Engine::close`] k-way merges the runs (compacting first when there are more than
-//!    `max_merge_fan_in`) into one sorted segment, resolving duplicate keys per
+//!    `max_merge_fan_in`) into sorted segments (a large engine's key ranges are merged on
+//!    a thread per CPU, a segment each; runs that do not overlap are kept as they are),
+//!    resolving duplicate keys per
 //!    [`DuplicateMode`] (`error` fails with the keys, `replace` keeps the highest
 //!    sequence and records dropped pairs for [`ClosedEngine::conflicts`]).
 //! 4. The [`ClosedEngine`] splits itself into [`KeyRange`]s of at most

@@ -42,7 +42,20 @@ fn sift_down(heap: &mut [usize], cursors: &[RunCursor], mut pos: usize) {
 
 /// Merges `cursors` (fresh, in run-id order) into `out`, passing losers to `res`.
 pub(crate) fn merge_into(
+    cursors: Vec<RunCursor>,
+    out: &mut RunWriter,
+    res: &mut Resolver<'_>,
+) -> Result<()> {
+    merge_range(cursors, &[], None, out, res)
+}
+
+/// As [`merge_into`], for the keys in `[lo, hi)` only (`None`: no upper bound): cursors
+/// may start below `lo` (those pairs are skipped) and the merge stops at `hi`, so key
+/// ranges of one set of runs can be merged apart, each into its own run.
+pub(crate) fn merge_range(
     mut cursors: Vec<RunCursor>,
+    lo: &[u8],
+    hi: Option<&[u8]>,
     out: &mut RunWriter,
     res: &mut Resolver<'_>,
 ) -> Result<()> {
@@ -64,7 +77,11 @@ pub(crate) fn merge_into(
             _ => Some(heap[1]),
         };
         let c = &cursors[top];
+        if hi.is_some_and(|h| c.key() >= h) {
+            return Ok(());
+        }
         match next {
+            _ if c.key() < lo => {}
             Some(n) if cursors[n].key() == c.key() => {
                 res.loser(
                     c.key(),

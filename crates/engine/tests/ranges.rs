@@ -189,11 +189,13 @@ fn disjoint_runs_become_segments_without_a_merge() {
         assert!(before > 3, "{before} runs");
         let closed = engine.close().unwrap();
         let after = run_files(dir.path());
-        assert_eq!(
-            after,
-            if overlap { 1 } else { before },
-            "overlap: {overlap}"
-        );
+        if overlap {
+            // Merged into one run per key range merged apart (one per CPU, up to 8).
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            assert!((1..=cpus.min(8)).contains(&after), "{after} segments");
+        } else {
+            assert_eq!(after, before, "the runs are the segments");
+        }
         assert_eq!(all(&closed), want, "overlap: {overlap}");
         let ranges = closed.split_ranges(4 << 10, 100).unwrap();
         check(&closed, &ranges, 4 << 10, 100);

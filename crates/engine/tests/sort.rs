@@ -40,7 +40,10 @@ fn spilled_runs_merge_to_the_in_memory_sort() {
     };
     assert!(runs(dir.path()) > 16, "only {} runs", runs(dir.path()));
     let closed = engine.close().unwrap();
-    assert_eq!(runs(dir.path()), 1, "one segment after close");
+    // One segment per key range merged apart (one per CPU, up to 8).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let segments = runs(dir.path());
+    assert!((1..=cpus.min(8)).contains(&segments), "{segments} segments");
     let got = all(&closed);
     assert_eq!(got, model.pairs());
     assert_eq!(closed.total_kvs(), model.map.len() as u64);
