@@ -14,10 +14,11 @@
 //! upstream's physical mode does, in `{task-info-schema-name}.conflict_error_v3` on the
 //! target, once per task and table.
 
-use super::table::describe_key;
+use super::table::{describe_key, index_name};
 use super::{err, Ctx};
 use crate::LightningError;
 use lightning_backend::tidb::{quote_ident, write_text_literal};
+use lightning_encode::key::{decode_key, DecodedKey};
 use lightning_encode::{KvChecksum, TableInfo};
 use lightning_engine::{ClosedEngine, SeqSet};
 use mysql_async::prelude::Queryable;
@@ -175,20 +176,14 @@ pub(super) async fn record(
         "INSERT INTO {dest} (task_id, table_name, index_name, key_data, row_data, raw_key, raw_value, raw_handle, raw_row, kv_type) VALUES "
     );
     for (i, l) in records.iter().enumerate() {
-        let record_key = matches!(
-            lightning_encode::key::decode_key(&l.key),
-            Ok(lightning_encode::key::DecodedKey::Record { .. })
-        );
-        let (index, handle, row, kv_type) = if record_key {
-            ("PRIMARY".to_string(), hex(&l.key), hex(&l.value), 1)
-        } else {
-            let name = describe_key(info, &l.key);
-            let index = name
-                .split(" (")
-                .next()
-                .unwrap_or_default()
-                .trim_matches('`');
-            (index.to_string(), "''".into(), "''".into(), 0)
+        let (index, handle, row, kv_type) = match decode_key(&l.key) {
+            Ok(DecodedKey::Record { .. }) => ("PRIMARY".to_string(), hex(&l.key), hex(&l.value), 1),
+            Ok(DecodedKey::Index { index_id, .. }) => {
+                let name = index_name(info, index_id)
+                    .map_or_else(|| format!("index id {index_id}"), str::to_string);
+                (name, "''".into(), "''".into(), 0)
+            }
+            _ => (String::new(), "''".into(), "''".into(), 0),
         };
         if i > 0 {
             sql.push_str(", ");

@@ -728,6 +728,14 @@ fn layout_mismatch(name: &str, key: &ChunkKey) -> LightningError {
     ))
 }
 
+/// The name of index `id` of the table, if it has one by that id.
+pub(super) fn index_name(info: &TableInfo, id: i64) -> Option<&str> {
+    info.indices
+        .iter()
+        .find(|i| i.id == id)
+        .map(|i| i.name.as_str())
+}
+
 /// A duplicate key as a user reads it: the index (or primary key) and its values.
 pub(super) fn describe_key(info: &TableInfo, key: &[u8]) -> String {
     let values = |v: &[lightning_encode::Datum]| {
@@ -754,10 +762,8 @@ pub(super) fn describe_key(info: &TableInfo, key: &[u8]) -> String {
             values: v,
             ..
         }) => {
-            let name = info.indices.iter().find(|i| i.id == index_id).map_or_else(
-                || format!("index id {index_id}"),
-                |i| format!("`{}`", i.name),
-            );
+            let name = index_name(info, index_id)
+                .map_or_else(|| format!("index id {index_id}"), |n| format!("`{n}`"));
             format!("{name} ({})", values(&v))
         }
         _ => format!(
