@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use std::path::PathBuf;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Caps glibc's malloc arenas at one per CPU (its default is eight per CPU), unless
@@ -24,38 +25,51 @@ pub fn limit_malloc_arenas() {
 }
 
 /// Where logs go: `-` is stdout, empty is a timestamped file in the temp dir (as
-/// upstream), anything else a file path. Returns the file used, if any.
-pub fn init_logging(level: &str, file: &str) -> anyhow::Result<Option<PathBuf>> {
+/// upstream), anything else a file path; `format` is `[lightning] format`: text (empty or
+/// `"text"`) or `"json"`, one object per line with the message and fields at the top
+/// level. Returns the file used, if any.
+pub fn init_logging(level: &str, file: &str, format: &str) -> anyhow::Result<Option<PathBuf>> {
     let filter = EnvFilter::try_new(level_directive(level))
         .with_context(|| format!("bad log level {level:?}"))?;
+    let json = match format.to_ascii_lowercase().as_str() {
+        "" | "text" => false,
+        "json" => true,
+        _ => anyhow::bail!("[lightning] format = {format:?}: use \"text\" or \"json\""),
+    };
+    let (writer, path) = if file == "-" {
+        (BoxMakeWriter::new(std::io::stdout), None)
+    } else {
+        let path = if file.is_empty() {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            std::env::temp_dir().join(format!("lightning.log.{secs}"))
+        } else {
+            PathBuf::from(file)
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating log folder {}", dir.display()))?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening log file {}", path.display()))?;
+        (BoxMakeWriter::new(std::sync::Mutex::new(f)), Some(path))
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_target(false);
-    if file == "-" {
-        builder.with_writer(std::io::stdout).init();
-        return Ok(None);
-    }
-    let path = if file.is_empty() {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        std::env::temp_dir().join(format!("lightning.log.{secs}"))
+        .with_target(false)
+        .with_writer(writer);
+    if json {
+        builder.json().flatten_event(true).init();
     } else {
-        PathBuf::from(file)
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating log folder {}", dir.display()))?;
+        builder.init();
     }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("opening log file {}", path.display()))?;
-    builder.with_writer(std::sync::Mutex::new(f)).init();
-    Ok(Some(path))
+    Ok(path)
 }
 
 /// Lightning's level names (`info`, `warn`, `warning`, `error`, `debug`, `fatal`) as a

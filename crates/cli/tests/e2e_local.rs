@@ -334,3 +334,39 @@ async fn local_backend_imports_early_to_stay_near_the_disk_quota() {
     assert_eq!(dir_size(&kv_dir), 0, "engines left in sorted-kv-dir");
     tc.shutdown().await;
 }
+
+/// `[lightning] format = "json"`: every log line is a JSON object with the level, the
+/// message and its fields at the top level (the checksum line names the table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_logs_json_when_asked() {
+    let tc = TestCluster::start(TestClusterOptions::default())
+        .await
+        .expect("start the simulated cluster");
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(work.path().join("dump")).unwrap();
+    write_dump(&work.path().join("dump"));
+    let config = write_config(&tc, work.path(), "");
+    let toml = std::fs::read_to_string(&config).unwrap().replace(
+        "level = \"info\"\n",
+        "level = \"info\"\nformat = \"json\"\n",
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = run_local(&config).await;
+    assert_success(&out, work.path());
+    let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    assert!(lines
+        .iter()
+        .all(|v| v["level"].is_string() && v["timestamp"].is_string()));
+    let checksum = lines
+        .iter()
+        .find(|v| v["message"] == "checksum matched" && v["table"] == "`e2e_local`.`sbtest1`")
+        .unwrap_or_else(|| panic!("no checksum line for sbtest1:\n{log}"));
+    assert_eq!(checksum["level"], "INFO");
+    assert!(checksum["kvs"].is_u64(), "{checksum}");
+    tc.shutdown().await;
+}

@@ -23,7 +23,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log_file = match lightning_cli::init_logging(&cfg.lightning.level, &cfg.lightning.file) {
+    let log_file = match lightning_cli::init_logging(
+        &cfg.lightning.level,
+        &cfg.lightning.file,
+        &cfg.lightning.format,
+    ) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("tidb-lightning: {e:#}");
