@@ -33,9 +33,7 @@ async fn import(faults: &[&str], extra: &str) -> (f64, Vec<String>) {
         .prefix("e2e-local-")
         .tempdir()
         .expect("tempdir");
-    std::fs::create_dir_all(work.path().join("dump")).unwrap();
-    write_dump(&work.path().join("dump"));
-    let config = write_config(&tc, work.path(), extra);
+    let config = dump_and_config(&tc, work.path(), extra);
     let started = std::time::Instant::now();
     let out = run_local(&config).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -172,9 +170,7 @@ async fn local_backend_stopped_by_sigterm_reverts_import_mode() {
     tc.cluster()
         .inject("ingest:slow=2s:p=1".parse::<FaultRule>().unwrap());
     let work = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(work.path().join("dump")).unwrap();
-    write_dump(&work.path().join("dump"));
-    let config = write_config(&tc, work.path(), "");
+    let config = dump_and_config(&tc, work.path(), "");
     let log = work.path().join("lightning.log");
     let started = std::time::Instant::now();
     let out = tokio::task::spawn_blocking(move || {
@@ -269,15 +265,14 @@ async fn local_backend_imports_early_to_stay_near_the_disk_quota() {
         w(format!("{DB}.big.{part:03}.csv"), s);
     }
     let config = write_config(&tc, work.path(), "");
-    let toml = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("region-split-keys = 200", "region-split-keys = 2000")
-        .replace(
-            "[tikv-importer]\n",
-            "[cron]\ncheck-disk-quota = \"20ms\"\n\n[tikv-importer]\ndisk-quota = \"256KiB\"\n\
-         local-writer-mem-cache-size = \"64KiB\"\nengine-mem-cache-size = \"256KiB\"\n",
-        );
-    std::fs::write(&config, toml).unwrap();
+    edit_config(&config, |toml| {
+        toml.replace("region-split-keys = 200", "region-split-keys = 2000")
+            .replace(
+                "[tikv-importer]\n",
+                "[cron]\ncheck-disk-quota = \"20ms\"\n\n[tikv-importer]\ndisk-quota = \"256KiB\"\n\
+                 local-writer-mem-cache-size = \"64KiB\"\nengine-mem-cache-size = \"256KiB\"\n",
+            )
+    });
     let kv_dir = work.path().join("sorted-kv");
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
@@ -343,14 +338,13 @@ async fn local_backend_logs_json_when_asked() {
         .await
         .expect("start the simulated cluster");
     let work = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(work.path().join("dump")).unwrap();
-    write_dump(&work.path().join("dump"));
-    let config = write_config(&tc, work.path(), "");
-    let toml = std::fs::read_to_string(&config).unwrap().replace(
-        "level = \"info\"\n",
-        "level = \"info\"\nformat = \"json\"\n",
-    );
-    std::fs::write(&config, toml).unwrap();
+    let config = dump_and_config(&tc, work.path(), "");
+    edit_config(&config, |toml| {
+        toml.replace(
+            "level = \"info\"\n",
+            "level = \"info\"\nformat = \"json\"\n",
+        )
+    });
     let out = run_local(&config).await;
     assert_success(&out, work.path());
     let log = std::fs::read_to_string(work.path().join("lightning.log")).unwrap();

@@ -104,10 +104,7 @@ async fn run(group: &str, seed: u64, rules: &[String], outcome: Outcome) -> Dura
         .prefix("e2e-faults-")
         .tempdir()
         .expect("tempdir");
-    let dump = work.path().join("dump");
-    std::fs::create_dir_all(&dump).unwrap();
-    write_dump(&dump);
-    let config = write_config(&tc, work.path(), "");
+    let config = dump_and_config(&tc, work.path(), "");
     let started = Instant::now();
     let dir = work.path().to_path_buf();
     let (code, stderr) = tokio::task::spawn_blocking(move || run_binary(&config, &dir))

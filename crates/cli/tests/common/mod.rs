@@ -104,6 +104,20 @@ pub fn write_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::Pa
     path
 }
 
+/// Writes the dump under `work/dump` and its config (`extra` in `[post-restore]`).
+pub fn dump_and_config(tc: &TestCluster, work: &Path, extra: &str) -> std::path::PathBuf {
+    let dump = work.join("dump");
+    std::fs::create_dir_all(&dump).expect("dump folder");
+    write_dump(&dump);
+    write_config(tc, work, extra)
+}
+
+/// Rewrites a config's text with `edit` (settings of sections other than `[post-restore]`).
+pub fn edit_config(config: &Path, edit: impl FnOnce(String) -> String) {
+    let text = std::fs::read_to_string(config).expect("reading the config");
+    std::fs::write(config, edit(text)).expect("writing the config");
+}
+
 /// Runs `tidb-lightning --backend local -config <config>` to its end, off the runtime.
 pub async fn run_local(config: &Path) -> Output {
     let config = config.to_path_buf();
