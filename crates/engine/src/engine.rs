@@ -4,7 +4,7 @@
 use crate::closed::{run_blocks, run_bounds, ClosedEngine, Sealed};
 use crate::error::{io_err, EngineError, Result};
 use crate::files::{parse_name, sync_dir, Files, Kind, Manifest, MANIFEST};
-use crate::merge::{merge_into, merge_range};
+use crate::merge::merge_range;
 use crate::options::EngineOptions;
 use crate::resolve::{write_pass, Written};
 use crate::run::{read_footer, RunCursor, RunMeta};
@@ -239,13 +239,7 @@ impl Inner {
 
     /// Merges `runs` into one new durable run.
     fn merge(&self, runs: &[RunMeta]) -> Result<Written> {
-        let cursors = runs
-            .iter()
-            .map(|r| RunCursor::open(self.files.ctx(r.id, Kind::Run), Some(r.size)))
-            .collect::<Result<Vec<_>>>()?;
-        write_pass(&self.files, &self.opts, true, |w, res| {
-            merge_into(cursors, w, res)
-        })
+        self.merge_bounded(runs, &[], None)
     }
 
     /// Merges `runs` into runs of consecutive key ranges, one per CPU (up to 8), merged on
@@ -323,11 +317,16 @@ impl Inner {
         Ok(splits)
     }
 
-    /// Merges the keys of `runs` in `[lo, hi)` into one new durable run.
+    /// Merges the keys of `runs` in `[lo, hi)` into one new durable run; a run is read from
+    /// its first block that may hold `lo` (found in its block index).
     fn merge_bounded(&self, runs: &[RunMeta], lo: &[u8], hi: Option<&[u8]>) -> Result<Written> {
         let mut cursors = Vec::with_capacity(runs.len());
         for r in runs {
             let ctx = self.files.ctx(r.id, Kind::Run);
+            if lo.is_empty() {
+                cursors.push(RunCursor::open(ctx, Some(r.size))?);
+                continue;
+            }
             let (index, end) = run_blocks(ctx.clone(), r)?;
             let first = index.partition_point(|h| h.last_key.as_slice() < lo);
             let start = index.get(first).map_or(end, |h| h.offset);

@@ -40,18 +40,10 @@ fn sift_down(heap: &mut [usize], cursors: &[RunCursor], mut pos: usize) {
     }
 }
 
-/// Merges `cursors` (fresh, in run-id order) into `out`, passing losers to `res`.
-pub(crate) fn merge_into(
-    cursors: Vec<RunCursor>,
-    out: &mut RunWriter,
-    res: &mut Resolver<'_>,
-) -> Result<()> {
-    merge_range(cursors, &[], None, out, res)
-}
-
-/// As [`merge_into`], for the keys in `[lo, hi)` only (`None`: no upper bound): cursors
-/// may start below `lo` (those pairs are skipped) and the merge stops at `hi`, so key
-/// ranges of one set of runs can be merged apart, each into its own run.
+/// Merges `cursors` (fresh, in run-id order) into `out`, passing losers to `res`, for
+/// the keys in `[lo, hi)` only (`None`: no upper bound): cursors may start below `lo`
+/// (those pairs are skipped) and the merge stops at `hi`, so key ranges of one set of
+/// runs can be merged apart, each into its own run.
 pub(crate) fn merge_range(
     mut cursors: Vec<RunCursor>,
     lo: &[u8],
