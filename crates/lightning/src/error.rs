@@ -18,6 +18,28 @@ pub enum LightningError {
         /// Where and what.
         source: ParseError,
     },
+    /// A schema file holds a statement an import does not run.
+    #[error("{file}: statement at byte {offset} (line {line}): {message}")]
+    SchemaFile {
+        /// The schema file.
+        file: String,
+        /// Byte offset of the statement (of the offending byte, when one is to blame).
+        offset: u64,
+        /// 1-based line of that offset.
+        line: u64,
+        /// What was refused and why.
+        message: String,
+    },
+    /// The target refused a schema file's statement.
+    #[error("{file}: statement at byte {offset}: {source}")]
+    SchemaStatement {
+        /// The schema file.
+        file: String,
+        /// Byte offset of the statement in the file.
+        offset: u64,
+        /// The server's answer.
+        source: BackendError,
+    },
     /// Reading a data file failed.
     #[error("{file}: read failed: {source}")]
     Io {

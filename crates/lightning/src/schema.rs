@@ -1,37 +1,95 @@
 //! Creating databases, tables and views on the target from the dump's schema files.
 
-use crate::{ddl, LightningError};
+use crate::ddl::{self, FileKind};
+use crate::LightningError;
 use lightning_backend::tidb::{quote_ident, TidbTarget};
 use lightning_source::{DatabaseSource, Dump, SourceFile};
 
 /// MySQL errors meaning "already there": 1007 database exists, 1050 table exists.
 const ALREADY_EXISTS: [u16; 2] = [1007, 1050];
 
-/// Creates every database and table of the dump (views come after the data).
+/// One schema file's statements to run, checked and pointed at the target.
+struct FilePlan<'a> {
+    file: &'a str,
+    /// `USE` this database first.
+    db: Option<&'a str>,
+    stmts: Vec<(usize, String)>,
+}
+
+/// Checks every schema file of the dump (databases, tables, views) before anything is
+/// created, so a refused statement leaves the target untouched; returns the databases'
+/// and tables' plans, then the views'.
+fn plan<'a>(
+    dump: &'a Dump,
+    charset: &str,
+) -> Result<(Vec<FilePlan<'a>>, Vec<FilePlan<'a>>), LightningError> {
+    let (mut tables, mut views) = (Vec::new(), Vec::new());
+    for db in &dump.databases {
+        let target = ddl::Target {
+            db: &db.name,
+            name: None,
+        };
+        let stmts = match &db.schema_file {
+            Some(f) => plan_file(f, FileKind::Database, &target, charset)?,
+            None => Vec::new(),
+        };
+        let stmts = if stmts.iter().any(|(_, s)| is_create(s)) {
+            stmts
+        } else {
+            // No file, or one without its CREATE (only SETs, or empty): create it by name.
+            let mut all = stmts;
+            all.push((
+                0,
+                format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(&db.name)),
+            ));
+            all
+        };
+        tables.push(FilePlan {
+            file: db.schema_file.as_ref().map_or("", |f| f.rel.as_str()),
+            db: None,
+            stmts,
+        });
+        for (name, f) in table_schema_files(db) {
+            let target = ddl::Target {
+                db: &db.name,
+                name: Some(name),
+            };
+            tables.push(FilePlan {
+                file: &f.rel,
+                db: Some(&db.name),
+                stmts: plan_file(f, FileKind::Table, &target, charset)?,
+            });
+        }
+        for view in &db.views {
+            let target = ddl::Target {
+                db: &db.name,
+                name: Some(&view.name),
+            };
+            views.push(FilePlan {
+                file: &view.view_file.rel,
+                db: Some(&db.name),
+                stmts: plan_file(&view.view_file, FileKind::View, &target, charset)?,
+            });
+        }
+    }
+    Ok((tables, views))
+}
+
+fn is_create(s: &str) -> bool {
+    lightning_parser::analyze_ddl(s)
+        .is_ok_and(|a| a.kind == lightning_parser::DdlKind::CreateDatabase)
+}
+
+/// Creates every database and table of the dump (views come after the data), once every
+/// schema file of the dump has been checked.
 pub(crate) async fn create_tables(
     target: &TidbTarget,
     dump: &Dump,
     charset: &str,
 ) -> Result<(), LightningError> {
-    for db in &dump.databases {
-        let create = match &db.schema_file {
-            Some(f) => statements(f, charset)?
-                .iter()
-                .map(|s| ddl::rewrite_create_database(s, &db.name))
-                .collect(),
-            None => vec![format!(
-                "CREATE DATABASE IF NOT EXISTS {}",
-                quote_ident(&db.name)
-            )],
-        };
-        exec_tolerant(target, None, &create).await?;
-        for (name, f) in table_schema_files(db) {
-            let stmts: Vec<String> = statements(f, charset)?
-                .iter()
-                .map(|s| ddl::rewrite_create_table(s, &db.name, name))
-                .collect();
-            exec_tolerant(target, Some(&db.name), &stmts).await?;
-        }
+    let (tables, _) = plan(dump, charset)?;
+    for p in &tables {
+        exec_tolerant(target, p).await?;
     }
     Ok(())
 }
@@ -57,38 +115,50 @@ pub(crate) async fn create_views(
     dump: &Dump,
     charset: &str,
 ) -> Result<(), LightningError> {
-    for db in &dump.databases {
-        for view in &db.views {
-            exec_tolerant(
-                target,
-                Some(&db.name),
-                &statements(&view.view_file, charset)?,
-            )
-            .await?;
-        }
+    let (_, views) = plan(dump, charset)?;
+    for p in &views {
+        exec_tolerant(target, p).await?;
     }
     Ok(())
 }
 
-fn statements(file: &SourceFile, charset: &str) -> Result<Vec<String>, LightningError> {
+/// The checked statements of one schema file.
+fn plan_file(
+    file: &SourceFile,
+    kind: FileKind,
+    target: &ddl::Target<'_>,
+    charset: &str,
+) -> Result<Vec<(usize, String)>, LightningError> {
     let text = lightning_source::read_schema(file, charset)?;
-    lightning_parser::split_statements(text.as_bytes()).map_err(|source| LightningError::Parse {
-        file: file.rel.clone(),
-        source,
-    })
+    let stmts = lightning_parser::split_statements_at(text.as_bytes()).map_err(|source| {
+        LightningError::Parse {
+            file: file.rel.clone(),
+            source,
+        }
+    })?;
+    ddl::plan_file(&file.rel, &text, &stmts, kind, target)
 }
 
 /// Runs one schema file's statements in order on one connection (mysqldump's files save
 /// session variables in one statement and restore them in a later one), so that an object
 /// already created (by an earlier run, or by the user for `no-schema`-like setups) is
-/// reused rather than an error.
-async fn exec_tolerant(
-    target: &TidbTarget,
-    db: Option<&str>,
-    stmts: &[String],
-) -> Result<(), LightningError> {
-    for (i, _) in target.exec_tolerating(db, stmts, &ALREADY_EXISTS).await? {
-        tracing::info!(statement = %first_line(&stmts[i]), "already exists, reusing it");
+/// reused rather than an error. A statement the target refuses is reported with its file.
+async fn exec_tolerant(target: &TidbTarget, p: &FilePlan<'_>) -> Result<(), LightningError> {
+    let stmts: Vec<String> = p.stmts.iter().map(|(_, s)| s.clone()).collect();
+    let skipped = target
+        .exec_each_tolerating(p.db, &stmts, &ALREADY_EXISTS)
+        .await
+        .map_err(|(i, source)| LightningError::SchemaStatement {
+            file: if p.file.is_empty() {
+                "(no schema file)".to_string()
+            } else {
+                p.file.to_string()
+            },
+            offset: i.map_or(0, |i| p.stmts[i].0 as u64),
+            source,
+        })?;
+    for (i, _) in skipped {
+        tracing::info!(file = p.file, statement = %first_line(&stmts[i]), "already exists, reusing it");
     }
     Ok(())
 }

@@ -11,7 +11,8 @@
 //!
 //! - [`SqlParser`]: data files of mysqldump, mydumper and Dumpling (`INSERT ... VALUES`).
 //! - [`CsvParser`]: CSV / TSV with the `[mydumper.csv]` options in [`CsvOptions`].
-//! - [`split_statements`]: schema files, split into the statements to run on the target.
+//! - [`split_statements`]: schema files, split into the statements to run on the target;
+//!   [`analyze_ddl`] says what each does, so an import runs only what a file is for.
 //! - [`escape_sql_string`]: the way back, a value as a SQL string literal.
 //!
 //! ```
@@ -32,6 +33,7 @@
 //! huge row reached, so re-scanning stays linear in its size.
 
 mod csv;
+mod ddl;
 mod escape;
 mod row;
 mod scan;
@@ -39,10 +41,11 @@ mod sql;
 mod statements;
 
 pub use csv::{CsvOptions, CsvParser};
+pub use ddl::{analyze as analyze_ddl, rename as rename_ddl, DdlKind, DdlStatement, ObjectName};
 pub use escape::{escape_sql_hex, escape_sql_string};
 pub use row::{Field, FieldKind, Row, RowBatch};
 pub use sql::SqlParser;
-pub use statements::{split_statement_bytes, split_statements};
+pub use statements::{split_statement_bytes, split_statements, split_statements_at};
 
 /// A malformed input: where it is and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,20 +19,35 @@ fn error(sql: &[u8], at: usize, message: String) -> ParseError {
 
 /// Splits a schema file into statements without their delimiter; invalid UTF-8 is an error.
 pub fn split_statements(sql: &[u8]) -> Result<Vec<String>, ParseError> {
-    split_statement_bytes(sql)?
+    Ok(split_statements_at(sql)?
         .into_iter()
-        .map(|s| {
+        .map(|(_, s)| s)
+        .collect())
+}
+
+/// Like [`split_statements`], each statement with the byte offset of its first code byte.
+pub fn split_statements_at(sql: &[u8]) -> Result<Vec<(usize, String)>, ParseError> {
+    split_at(sql)?
+        .into_iter()
+        .map(|(at, s)| {
             String::from_utf8(s)
-                .map_err(|_| error(sql, 0, "schema file is not valid UTF-8".to_string()))
+                .map(|s| (at, s))
+                .map_err(|_| error(sql, at, "schema file is not valid UTF-8".to_string()))
         })
         .collect()
 }
 
 /// Like [`split_statements`], for files in another character set: statements as bytes.
 pub fn split_statement_bytes(sql: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
+    Ok(split_at(sql)?.into_iter().map(|(_, s)| s).collect())
+}
+
+/// The statements of `sql` with the offset each starts at.
+fn split_at(sql: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, ParseError> {
     let mut out = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
     let mut has_code = false;
+    let mut start = 0;
     let mut delim: Vec<u8> = b";".to_vec();
     let mut i = 0;
     let n = sql.len();
@@ -59,7 +74,7 @@ pub fn split_statement_bytes(sql: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
         }
         if sql[i..].starts_with(&delim) {
             if has_code {
-                out.push(cur.trim_ascii().to_vec());
+                out.push((start, cur.trim_ascii().to_vec()));
             }
             cur.clear();
             has_code = false;
@@ -70,6 +85,7 @@ pub fn split_statement_bytes(sql: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
             b'\'' | b'"' | b'`' => {
                 let end = quoted_end(sql, i, c)?;
                 cur.extend_from_slice(&sql[i..end]);
+                start = if has_code { start } else { i };
                 has_code = true;
                 i = end;
             }
@@ -93,6 +109,7 @@ pub fn split_statement_bytes(sql: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
                     || body.starts_with(b"+")
                 {
                     cur.extend_from_slice(&sql[i..end]);
+                    start = if has_code { start } else { i };
                     has_code = true;
                 } else {
                     cur.push(b' ');
@@ -101,13 +118,16 @@ pub fn split_statement_bytes(sql: &[u8]) -> Result<Vec<Vec<u8>>, ParseError> {
             }
             _ => {
                 cur.push(c);
-                has_code |= !c.is_ascii_whitespace();
+                if !has_code && !c.is_ascii_whitespace() {
+                    start = i;
+                    has_code = true;
+                }
                 i += 1;
             }
         }
     }
     if has_code {
-        out.push(cur.trim_ascii().to_vec());
+        out.push((start, cur.trim_ascii().to_vec()));
     }
     Ok(out)
 }

@@ -148,11 +148,24 @@ impl TidbTarget {
         statements: &[String],
         tolerated: &[u16],
     ) -> Result<Vec<(usize, u16)>, BackendError> {
-        let mut conn = self.conn().await?;
+        self.exec_each_tolerating(db, statements, tolerated)
+            .await
+            .map_err(|(_, e)| e)
+    }
+
+    /// [`TidbTarget::exec_tolerating`], whose error also says which statement failed
+    /// (`None`: connecting or `USE`).
+    pub async fn exec_each_tolerating(
+        &self,
+        db: Option<&str>,
+        statements: &[String],
+        tolerated: &[u16],
+    ) -> Result<Vec<(usize, u16)>, (Option<usize>, BackendError)> {
+        let mut conn = self.conn().await.map_err(|e| (None, e))?;
         if let Some(db) = db {
             conn.query_drop(format!("USE {}", super::quote_ident(db)))
                 .await
-                .map_err(|e| BackendError::from_mysql(format!("USE {db}"), e))?;
+                .map_err(|e| (None, BackendError::from_mysql(format!("USE {db}"), e)))?;
         }
         let mut skipped = Vec::new();
         for (i, s) in statements.iter().enumerate() {
@@ -161,7 +174,7 @@ impl TidbTarget {
                 Err(mysql_async::Error::Server(e)) if tolerated.contains(&e.code) => {
                     skipped.push((i, e.code))
                 }
-                Err(e) => return Err(BackendError::from_mysql(shorten(s), e)),
+                Err(e) => return Err((Some(i), BackendError::from_mysql(shorten(s), e))),
             }
         }
         Ok(skipped)
