@@ -35,7 +35,7 @@
 
 mod conformance_common;
 
-use conformance_common::{databases, exec, tables_of, Target};
+use conformance_common::{black_white_list_data, databases, exec, tables_of, Target};
 use lightning_testkit::MariaDb;
 use std::cell::Cell;
 use std::path::Path;
@@ -170,6 +170,7 @@ const NO_MYSQL_TESTTABLE: &str = "SELECT count(*) FROM information_schema.tables
 #[test]
 fn lightning_black_white_list() {
     let c = Case::new("lightning_black-white-list");
+    let data = black_white_list_data(&c);
     let reset = "DROP DATABASE IF EXISTS firstdb; DROP DATABASE IF EXISTS seconddb;";
     // Run A: only databases starting with f, by config and by -f.
     for (config, args) in [
@@ -177,7 +178,7 @@ fn lightning_black_white_list() {
         ("config.toml", &["-f", "f*.*"][..]),
     ] {
         c.sql(reset);
-        c.run(Some(config), "data", "", args).assert_ok();
+        c.run_on(Some(config), &data, "", args).assert_ok();
         assert_eq!(
             databases(&c, &["firstdb", "seconddb"]),
             "firstdb",
@@ -185,7 +186,10 @@ fn lightning_black_white_list() {
         );
         assert_eq!(tables_of(&c, "firstdb"), "first\nsecond", "{config}");
         c.check(&[(NO_MYSQL_TESTTABLE, "0")]);
-        c.check(&[("SELECT id FROM firstdb.first ORDER BY id", "6855\n8273")]);
+        c.check(&[
+            ("SELECT id FROM firstdb.first ORDER BY id", "6855\n8273"),
+            ("SELECT id FROM firstdb.second", "909"),
+        ]);
     }
     // Run B: tables named `second` outside firstdb... and seconddb.fourth.
     for (config, args) in [
@@ -203,7 +207,7 @@ fn lightning_black_white_list() {
         ),
     ] {
         c.sql(reset);
-        c.run(Some(config), "data", "", args).assert_ok();
+        c.run_on(Some(config), &data, "", args).assert_ok();
         assert_eq!(
             databases(&c, &["firstdb", "seconddb"]),
             "firstdb\nseconddb",

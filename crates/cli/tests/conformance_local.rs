@@ -50,7 +50,7 @@
 
 mod conformance_common;
 
-use conformance_common::{databases, exec, tables_of, Target};
+use conformance_common::{black_white_list_data, databases, exec, tables_of, Target};
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use std::cell::Cell;
 use std::path::Path;
@@ -203,6 +203,7 @@ fn lightning_no_schema() {
 #[test]
 fn lightning_black_white_list() {
     let c = Case::new("lightning_black-white-list");
+    let data = black_white_list_data(&c);
     let reset = "DROP DATABASE IF EXISTS firstdb; DROP DATABASE IF EXISTS seconddb";
     let no_mysql = "SELECT table_name FROM information_schema.tables \
                     WHERE table_schema = 'mysql' AND table_name = 'testtable'";
@@ -211,7 +212,7 @@ fn lightning_black_white_list() {
         ("config.toml", &["-f", "f*.*"][..]),
     ] {
         c.sql(reset);
-        c.run(Some(config), "data", "", args).assert_ok();
+        c.run_on(Some(config), &data, "", args).assert_ok();
         assert_eq!(
             databases(&c, &["firstdb", "seconddb"]),
             "firstdb",
@@ -221,6 +222,7 @@ fn lightning_black_white_list() {
         c.check(&[
             (no_mysql, ""),
             ("SELECT id FROM firstdb.first ORDER BY id", "6855\n8273"),
+            ("SELECT id FROM firstdb.second", "909"),
         ]);
     }
     for (config, args) in [
@@ -238,7 +240,7 @@ fn lightning_black_white_list() {
         ),
     ] {
         c.sql(reset);
-        c.run(Some(config), "data", "", args).assert_ok();
+        c.run_on(Some(config), &data, "", args).assert_ok();
         assert_eq!(
             databases(&c, &["firstdb", "seconddb"]),
             "firstdb\nseconddb",

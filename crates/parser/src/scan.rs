@@ -58,6 +58,12 @@ impl Src<'_> {
 }
 
 /// Number of `\n` bytes in `bytes`.
+/// The index of the first name that repeats an earlier one (compared as MySQL compares
+/// column names, ignoring ASCII case).
+pub(crate) fn first_duplicate(names: &[String]) -> Option<usize> {
+    (1..names.len()).find(|&i| names[..i].iter().any(|n| n.eq_ignore_ascii_case(&names[i])))
+}
+
 pub(crate) fn count_newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }

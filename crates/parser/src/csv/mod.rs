@@ -7,7 +7,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-use crate::scan::{bom_len, count_newlines, Halt, Resume, Src};
+use crate::scan::{bom_len, count_newlines, first_duplicate, Halt, Resume, Src};
 use crate::{ChunkParser, ParseError, RowBatch};
 use record::Syntax;
 
@@ -144,10 +144,17 @@ impl CsvParser {
         if let Some(row) = self.scratch.rows().next() {
             self.read_header = false;
             if self.columns.is_none() {
-                let names = row
+                let names: Vec<String> = row
                     .fields()
-                    .map(|f| String::from_utf8_lossy(f.bytes).trim().to_string());
-                self.columns = Some(names.collect());
+                    .map(|f| String::from_utf8_lossy(f.bytes).trim().to_string())
+                    .collect();
+                if let Some(d) = first_duplicate(&names) {
+                    return Err(src.fail(
+                        p,
+                        format!("column `{}` appears twice in the header", names[d]),
+                    ));
+                }
+                self.columns = Some(names);
             }
         }
         self.scratch.clear();
@@ -223,7 +230,7 @@ impl ChunkParser for CsvParser {
                 p = end;
             }
         }
-        if !self.read_header {
+        if !self.read_header && res.is_ok() {
             if out.is_empty() && out.columns != self.columns {
                 out.columns.clone_from(&self.columns);
             }

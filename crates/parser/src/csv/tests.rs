@@ -274,3 +274,20 @@ fn header_after_a_blank_line_that_arrives_alone() {
     assert_eq!(out.columns, Some(vec!["a".to_string(), "b".to_string()]));
     assert_eq!(out.len(), 1);
 }
+
+/// Regression: a header naming a column twice was accepted, and one of its values lost.
+#[test]
+fn a_header_naming_a_column_twice_is_an_error() {
+    let e = run(CsvOptions::default(), "id,name,ID\n1,x,2\n").unwrap_err();
+    assert!(
+        e.message
+            .contains("column `ID` appears twice in the header"),
+        "{e}"
+    );
+    assert_eq!(e.offset, 0);
+    // Given columns (a later chunk of the file) are not re-read from the data.
+    let p = CsvParser::new(CsvOptions::default(), 0).with_columns(vec!["a".into(), "b".into()]);
+    let mut out = RowBatch::new();
+    let mut p = p;
+    assert!(p.parse(b"x,x\n1,2\n", true, &mut out).is_ok());
+}

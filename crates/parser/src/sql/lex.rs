@@ -1,7 +1,7 @@
 //! Token-level helpers of the SQL dump parser: whitespace and comments, words,
 //! identifiers, the `INSERT ... VALUES` header and skipping other statements.
 
-use crate::scan::{show, Src, Step};
+use crate::scan::{first_duplicate, show, Src, Step};
 
 /// SQL whitespace.
 #[inline]
@@ -164,6 +164,12 @@ pub(crate) fn insert_header(src: &Src<'_>, mut i: usize) -> Step<Header> {
                 i = skip_ws_comments(src, i)?;
                 let (name, j) = identifier(src, i)?;
                 cols.push(name);
+                if let Some(d) = first_duplicate(&cols) {
+                    return Err(src.fail(
+                        i,
+                        format!("column `{}` appears twice in the column list", cols[d]),
+                    ));
+                }
                 i = skip_ws_comments(src, j)?;
                 match buf.get(i) {
                     Some(b',') => i += 1,
@@ -200,6 +206,39 @@ pub(crate) fn insert_header(src: &Src<'_>, mut i: usize) -> Step<Header> {
         let w = String::from_utf8_lossy(w);
         Err(src.fail(i, format!("expected VALUES in INSERT statement, found '{w}' (only INSERT ... VALUES is supported)")))
     }
+}
+
+/// Statements a dump tool writes around its `INSERT`s, which a data file may hold and
+/// the import skips: session settings, table locks, transactions, `USE`.
+const SKIPPED: [&str; 8] = [
+    "SET", "LOCK", "UNLOCK", "BEGIN", "COMMIT", "ROLLBACK", "START", "USE",
+];
+
+/// What a data file may hold besides `INSERT`/`REPLACE`, for error messages.
+pub(crate) const SKIPPABLE: &str = "SET, LOCK/UNLOCK TABLES, ALTER TABLE … DISABLE/ENABLE KEYS, BEGIN, START TRANSACTION, COMMIT, ROLLBACK and USE";
+
+/// True when the statement `first` (its first word) `text` (the rest, up to its `;`)
+/// is one a data file may hold and the import skips: see [`SKIPPED`], and mysqldump's
+/// `ALTER TABLE t DISABLE KEYS` / `ENABLE KEYS`.
+pub(crate) fn is_skippable(first: &[u8], rest: &[u8]) -> bool {
+    if SKIPPED
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k.as_bytes()))
+    {
+        return true;
+    }
+    if !first.eq_ignore_ascii_case(b"ALTER") {
+        return false;
+    }
+    let words: Vec<&[u8]> = rest
+        .split(|&b| is_ws(b) || b == b';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let is = |w: &[u8], k: &str| w.eq_ignore_ascii_case(k.as_bytes());
+    matches!(
+        words[..],
+        [t, _, e, k] if is(t, "TABLE") && (is(e, "DISABLE") || is(e, "ENABLE")) && is(k, "KEYS")
+    )
 }
 
 /// Finds the end of a statement we skip: the index past its `;` (outside strings,

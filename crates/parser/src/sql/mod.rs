@@ -1,5 +1,7 @@
 //! The SQL dump parser: rows of the `INSERT`/`REPLACE ... VALUES` statements that
-//! mysqldump, mydumper and Dumpling write; every other statement is skipped.
+//! mysqldump, mydumper and Dumpling write. The session, lock and transaction statements
+//! those tools write around them are skipped; any other statement is an error, so a
+//! misspelled or foreign file never parses to nothing.
 //!
 //! The parser is a small state machine whose state only changes at row and statement
 //! boundaries, so a multi-megabyte statement streams: each call emits the rows it can
@@ -13,7 +15,10 @@ mod tests;
 
 use crate::scan::{bom_len, count_newlines, show, Halt, Resume, Src, Step};
 use crate::{ChunkParser, ParseError, RowBatch};
-use lex::{insert_header, is_ident, skip_statement, skip_ws_comments, word_end, EOF_IN_INSERT};
+use lex::{
+    insert_header, is_ident, is_skippable, skip_statement, skip_ws_comments, word_end,
+    EOF_IN_INSERT, SKIPPABLE,
+};
 
 /// Where the parser stands between calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +123,17 @@ impl SqlParser {
                             self.state = State::FirstRow;
                             *p = h.end;
                         } else {
-                            *p = skip_statement(src, j, self.backslash_escapes)?;
+                            let end = skip_statement(src, j, self.backslash_escapes)?;
+                            if !is_skippable(w, &buf[j..end]) {
+                                let shown = String::from_utf8_lossy(&w[..w.len().min(32)]);
+                                return Err(src.fail(
+                                    i,
+                                    format!(
+                                        "'{shown}' is not an INSERT or REPLACE statement; a SQL data file holds only those, and {SKIPPABLE}, which are skipped"
+                                    ),
+                                ));
+                            }
+                            *p = end;
                         }
                     } else {
                         return Err(

@@ -290,3 +290,51 @@ fn no_backslash_escapes_mode() {
         .unwrap();
     assert_eq!(out.row(0).field(0).bytes, br"a\n'b\");
 }
+
+/// Regression: a data file whose statements are not INSERTs (misspelled, foreign, CSV
+/// text, binary garbage) parsed to nothing and the import ended with rows missing.
+#[test]
+fn a_statement_that_is_not_an_insert_is_an_error_naming_it() {
+    for (sql, at, word) in [
+        ("INSRT INTO t VALUES (1);", 0, "'INSRT'"),
+        (
+            "SET NAMES binary;\nINSERT INTO t VALUES (1);\nDELETE FROM t;",
+            44,
+            "'DELETE'",
+        ),
+        ("1,foo,bar\n2,baz,qux\n", 0, "'1'"),
+        (
+            "DROP TABLE IF EXISTS t;\nINSERT INTO t VALUES (1);",
+            0,
+            "'DROP'",
+        ),
+        ("ALTER TABLE t ADD COLUMN c int;", 0, "'ALTER'"),
+        ("ALTER TABLE t DISABLE KEYS, ADD c int;", 0, "'ALTER'"),
+        ("\u{fffd}\u{fffd}garbage", 0, "is not an INSERT"),
+    ] {
+        let e = err(sql);
+        assert_eq!(e.offset, at, "{sql}: {e}");
+        assert!(e.message.contains(word), "{sql}: {e}");
+        assert!(
+            e.message.contains("is not an INSERT or REPLACE statement"),
+            "{sql}: {e}"
+        );
+    }
+    let e = err("\u{1}\u{2}\u{3}");
+    assert!(e.message.contains("expected a statement"), "{e}");
+    // mysqldump's bare forms are skipped.
+    let sql = "ALTER TABLE `t` DISABLE KEYS;\nSTART TRANSACTION;\nINSERT INTO t VALUES (1);\nalter table t enable keys;\nROLLBACK;";
+    assert_eq!(parse(sql).unwrap().0.len(), 1);
+}
+
+/// Regression: a column list naming a column twice was accepted, and one value lost.
+#[test]
+fn a_column_list_naming_a_column_twice_is_an_error() {
+    let e = err("INSERT INTO t (a, `b`, `A`) VALUES (1, 2, 3);");
+    assert!(
+        e.message
+            .contains("column `A` appears twice in the column list"),
+        "{e}"
+    );
+    assert_eq!(e.offset, 23);
+}
