@@ -45,6 +45,10 @@ pub fn scan_storage(storage: &dyn Storage, cfg: &Config) -> Result<Dump, SourceE
 
     let mut buckets: [Vec<Found>; 4] = Default::default();
     for listed in storage.list()? {
+        if let Some(what) = listed.special {
+            // Refused below if it routes to a table the import reads.
+            tracing::warn!(path = %listed.rel, kind = what, "the source dir holds a file that is not a regular file; it is never read");
+        }
         let (schema, table, format, key, compression) = match router.route(&listed.rel)? {
             None => {
                 tracing::debug!(path = %listed.rel, "file is not matched by any file rule; skipped");
@@ -70,6 +74,12 @@ pub fn scan_storage(storage: &dyn Storage, cfg: &Config) -> Result<Dump, SourceE
         if !keep {
             tracing::debug!(path = %listed.rel, %schema, %table, "file skipped by table filter");
             continue;
+        }
+        if let Some(what) = listed.special {
+            return Err(layout(
+                &listed.rel,
+                format!("is a {what}, not a regular file: a dump file must be a regular file (remove it, or exclude it with a filter)"),
+            ));
         }
         let file = SourceFile {
             path: storage.locate(&listed.rel),

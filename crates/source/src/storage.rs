@@ -13,11 +13,15 @@ pub struct Listed {
     pub rel: String,
     /// Size in bytes.
     pub size: u64,
+    /// What the file is when it is not a regular file (`"FIFO"`, `"socket"`, …); such a
+    /// file is listed so the scan can refuse it if it routes to the dump, never read.
+    pub special: Option<&'static str>,
 }
 
 /// Something that can list and open the files of a data source.
 pub trait Storage: Send + Sync {
-    /// Every regular file under the root, recursively, in lexicographic order of path.
+    /// Every file under the root that is not a directory, recursively, in lexicographic
+    /// order of path.
     fn list(&self) -> Result<Vec<Listed>, SourceError>;
     /// Absolute location of a relative path (for messages and [`crate::SourceFile::path`]).
     fn locate(&self, rel: &str) -> PathBuf;
@@ -89,10 +93,12 @@ impl LocalStorage {
             let meta = std::fs::metadata(&path).map_err(|e| SourceError::io(&path, e))?;
             if meta.is_dir() {
                 self.walk(&path, &rel, depth + 1, out)?;
-            } else if meta.is_file() {
+            } else {
+                let special = (!meta.is_file()).then(|| special_kind(&meta));
                 out.push(Listed {
                     rel,
-                    size: meta.len(),
+                    size: if special.is_some() { 0 } else { meta.len() },
+                    special,
                 });
             }
         }
@@ -112,7 +118,43 @@ impl Storage for LocalStorage {
     }
 }
 
-/// Opens a local file for reading.
+/// What kind of non-regular, non-directory file `meta` describes.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
+}
+
+/// Opens a local file for reading; one that is no longer a regular file (replaced by a
+/// FIFO or a device after the scan) is refused rather than read.
 pub(crate) fn open_file(path: &Path) -> Result<File, SourceError> {
-    File::open(path).map_err(|e| SourceError::io(path, e))
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking open: a FIFO would otherwise block until something writes to it.
+    // Reads of a regular file ignore the flag.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| SourceError::io(path, e))?;
+    let meta = f.metadata().map_err(|e| SourceError::io(path, e))?;
+    if !meta.is_file() {
+        let what = special_kind(&meta);
+        return Err(SourceError::io(
+            path,
+            std::io::Error::other(format!(
+                "is a {what}, not a regular file; refusing to read it"
+            )),
+        ));
+    }
+    Ok(f)
 }

@@ -299,3 +299,59 @@ fn strict_csv_chunks_cover_every_byte_once_at_row_starts() {
     assert_eq!((chunks[0].offset, chunks[0].end), (0, body.len() as u64));
     assert_eq!(chunks[1].row_id_base, chunks[0].row_id_max);
 }
+
+/// Regression: a FIFO or device in the source dir was silently left out of the import.
+/// One that routes to a dump file is refused, naming it; any other is skipped (with a
+/// warning), never opened.
+#[test]
+fn non_regular_files_are_refused_when_they_route_to_the_dump() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("db-schema-create.sql"), "CREATE DATABASE db;").unwrap();
+    std::fs::write(dir.join("db.t-schema.sql"), "CREATE TABLE t (a int);").unwrap();
+    std::fs::write(dir.join("db.t.1.sql"), "INSERT INTO t VALUES (1);").unwrap();
+    let fifo = dir.join("db.t.2.sql");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut cfg = Config::default();
+    cfg.mydumper.data_source_dir = dir.to_str().unwrap().into();
+    let err = scan(&cfg).unwrap_err();
+    assert!(matches!(err, SourceError::Layout { .. }), "{err}");
+    assert!(err.to_string().contains("db.t.2.sql"), "{err}");
+    assert!(
+        err.to_string().contains("is a FIFO, not a regular file"),
+        "{err}"
+    );
+
+    std::fs::remove_file(&fifo).unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.join("db.t.3.sql")).unwrap();
+    let err = scan(&cfg).unwrap_err();
+    assert!(err.to_string().contains("db.t.3.sql"), "{err}");
+    assert!(err.to_string().contains("character device"), "{err}");
+
+    // Not part of the dump (no rule routes it, or the filter leaves it out): skipped.
+    std::fs::remove_file(dir.join("db.t.3.sql")).unwrap();
+    let _sock = std::os::unix::net::UnixListener::bind(dir.join("mysql.sock")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.join("other.x.1.sql")).unwrap();
+    cfg.mydumper.filter = vec!["db.*".into()];
+    let dump = scan(&cfg).unwrap();
+    assert_eq!(tables(&dump), ["db.t"]);
+    assert_eq!(dump.table("db", "t").unwrap().data_files.len(), 1);
+
+    // A file swapped for a FIFO after the scan is refused when opened, not read.
+    let t = dump.table("db", "t").unwrap();
+    let path = t.data_files[0].path.clone();
+    std::fs::remove_file(&path).unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    let err = open(&t.data_files[0]).err().expect("a FIFO is refused");
+    assert!(
+        err.to_string().contains("is a FIFO, not a regular file"),
+        "{err}"
+    );
+}
