@@ -231,6 +231,12 @@ impl Default for MaxError {
     }
 }
 
+/// `v` as a budget; a negative one (which upstream silently ignores) is an error naming
+/// `key`, like every other out-of-range value.
+fn non_negative<E: de::Error>(key: &str, v: i64) -> Result<u64, E> {
+    u64::try_from(v).map_err(|_| E::custom(format!("{key} = {v}: must be 0 or more")))
+}
+
 impl<'de> Deserialize<'de> for MaxError {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -240,12 +246,10 @@ impl<'de> Deserialize<'de> for MaxError {
                 f.write_str("an integer or a table of syntax/charset/type/conflict integers")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<MaxError, E> {
-                let mut m = MaxError::default();
-                // Upstream ignores negative numbers.
-                if let Ok(v) = u64::try_from(v) {
-                    m.type_ = v;
-                }
-                Ok(m)
+                Ok(MaxError {
+                    type_: non_negative("lightning.max-error", v)?,
+                    ..MaxError::default()
+                })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<MaxError, E> {
                 Ok(MaxError {
@@ -269,9 +273,7 @@ impl<'de> Deserialize<'de> for MaxError {
                             ))
                         }
                     };
-                    if let Ok(v) = u64::try_from(v) {
-                        *slot = v;
-                    }
+                    *slot = non_negative(&format!("lightning.max-error.{key}"), v)?;
                 }
                 Ok(m)
             }

@@ -331,3 +331,20 @@ fn validation_rejects_missing_and_inconsistent_settings() {
     let msg = cfg.validate().unwrap_err().to_string();
     assert!(msg.contains("black-white-list"), "{msg}");
 }
+
+/// Regression: a negative `max-error` was accepted (and ignored).
+#[test]
+fn negative_max_error_is_refused_naming_the_key() {
+    let e = Config::parse_toml_str("[lightning]\nmax-error = -1\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("lightning.max-error = -1: must be 0 or more"),
+        "{e}"
+    );
+    let e = Config::parse_toml_str("[lightning.max-error]\ncharset = -5\n").unwrap_err();
+    assert!(
+        e.to_string().contains("lightning.max-error.charset = -5"),
+        "{e}"
+    );
+    assert!(Config::parse_toml_str("[lightning]\nmax-error = 0\n").is_ok());
+}
