@@ -129,7 +129,11 @@ pub async fn run_with_stop(
         schema::create_tables(&target, &dump, &charset).await?;
     }
 
-    // Load every target table, then check the ones that must be empty are.
+    // Load every target table, then check the ones that must be empty are. Upstream's tidb
+    // backend checks none; we still refuse a non-empty table without a primary or unique
+    // key that no checkpoint of this task has seen, where a plain INSERT would add a second
+    // copy of rows silently. A keyed table runs, and a conflicting row is reported by the
+    // server as a duplicate key (strategy "error"), as upstream does.
     let strategy = on_duplicate(cfg.conflict.strategy);
     let mut work = Vec::new();
     let mut not_empty = Vec::new();
@@ -141,6 +145,7 @@ pub async fn run_with_stop(
             && !resumed
             && strategy == OnDuplicate::Error
             && !target.is_empty(&target_table).await?
+            && !crate::checkpoint::has_unique_key(&target, &target_table).await?
         {
             not_empty.push(target_table.qualified_name());
         }
@@ -149,7 +154,10 @@ pub async fn run_with_stop(
     if !not_empty.is_empty() {
         return Err(LightningError::TablesNotEmpty {
             tables: not_empty,
-            hint: "empty them, or set [conflict] strategy = \"replace\" or \"ignore\" to merge, or check-requirements = false to skip this check",
+            hint: "they have no primary or unique key, so a plain INSERT would add a second copy of any row already there. \
+                   If an earlier run of this task finished, it imported them (a finished run removes its checkpoint, \
+                   [checkpoint] keep-after-success = \"remove\"). Otherwise empty them, or set \
+                   check-requirements = false to append anyway",
         });
     }
 

@@ -111,10 +111,7 @@ impl SqlEncoder {
             Some(names) => self
                 .table
                 .named_columns(names)
-                .map_err(|e| self.encode_err(offset, e.to_string()))?
-                .into_iter()
-                .map(Some)
-                .collect(),
+                .map_err(|e| self.encode_err(offset, e.to_string()))?,
             None => self
                 .table
                 .implicit_columns(first_row_len)
@@ -137,9 +134,8 @@ impl SqlEncoder {
         self.head = head.into_bytes();
         self.columns = Some(columns.clone());
         let mapped: Vec<usize> = idx.into_iter().flatten().collect();
-        self.plan = self
-            .opts
-            .load_data
+        // A row of no values (all DEFAULTs) has nothing to load.
+        self.plan = (self.opts.load_data && !mapped.is_empty())
             .then(|| {
                 LoadPlan::new(
                     &self.table,
@@ -177,6 +173,12 @@ impl RowEncoder for SqlEncoder {
             self.set_mapping(&batch.columns, first.len(), first.end_offset())?;
         }
         for row in batch.rows() {
+            if row.len() != self.kinds.len() && batch.columns.is_none() {
+                // Without a column list, the mapping follows the values: a statement of
+                // `VALUES ()` rows fills every DEFAULT, the next may name every column.
+                out.extend(self.flush());
+                self.set_mapping(&batch.columns, row.len(), row.end_offset())?;
+            }
             if row.len() != self.kinds.len() {
                 return Err(self.encode_err(
                     row.end_offset(),
@@ -368,6 +370,46 @@ mod tests {
         );
     }
 
+    /// `INSERT INTO t VALUES ()` fills every column's DEFAULT; the next statement of the
+    /// same file may give every value again.
+    #[test]
+    fn rows_of_no_values_insert_defaults() {
+        let mut b = RowBatch::new();
+        b.finish_row(5);
+        b.finish_row(8);
+        let mut enc = SqlEncoder::new(table(), opts(100), "d.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&b, &mut out).unwrap();
+        enc.encode(&rows(1, None), &mut out).unwrap();
+        out.extend(enc.flush());
+        let sql: Vec<_> = out
+            .iter()
+            .map(|o| String::from_utf8_lossy(&o.sql))
+            .collect();
+        assert_eq!(
+            sql,
+            [
+                "REPLACE INTO `db`.`t` () VALUES (),()",
+                "REPLACE INTO `db`.`t` (`id`,`s`) VALUES (0,'x\\'y')"
+            ]
+        );
+        assert_eq!(out[0].source_bytes(), 8);
+    }
+
+    /// A TiDB dump's `_tidb_rowid` has no column on other targets: its values are dropped.
+    #[test]
+    fn an_explicit_tidb_rowid_without_a_column_is_dropped() {
+        let b = rows(2, Some(vec!["_tidb_rowid".into(), "s".into()]));
+        let mut enc = SqlEncoder::new(table(), opts(100), "r.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&b, &mut out).unwrap();
+        out.extend(enc.flush());
+        assert_eq!(
+            String::from_utf8_lossy(&out[0].sql),
+            "REPLACE INTO `db`.`t` (`s`) VALUES ('x\\'y'),('x\\'y')"
+        );
+    }
+
     #[test]
     fn wrong_field_counts_and_unknown_columns_name_the_file_and_offset() {
         let mut enc = SqlEncoder::new(table(), opts(100), "a.sql", 0);
@@ -377,7 +419,7 @@ mod tests {
         let err = enc.encode(&b, &mut Vec::new()).unwrap_err().to_string();
         assert_eq!(
             err,
-            "a.sql: row ending at byte 99: row has 1 values, expected 2 for table `db`.`t`"
+            "a.sql: row ending at byte 99: row has 1 values but table `db`.`t` has 3 columns (2 not generated)"
         );
         let err = SqlEncoder::new(table(), opts(1), "b.sql", 0)
             .encode(

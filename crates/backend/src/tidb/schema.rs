@@ -74,6 +74,9 @@ pub struct TargetTable {
     pub load_serializes: bool,
 }
 
+/// TiDB's hidden row id, which dumps of TiDB tables may name in their column lists.
+const ROWID_COLUMN: &str = "_tidb_rowid";
+
 impl TargetTable {
     /// `` `db`.`table` ``.
     pub fn qualified_name(&self) -> String {
@@ -95,7 +98,11 @@ impl TargetTable {
     /// for every column (mysqldump, `SELECT … INTO OUTFILE`) has those of generated columns
     /// dropped (`None`), as upstream does; a row with one value per non-generated column
     /// (dumps that leave generated columns out) fills those.
+    /// A row of no values (`VALUES ()`) maps to no column: every column gets its DEFAULT.
     pub fn implicit_columns(&self, fields: usize) -> Result<Vec<Option<usize>>, String> {
+        if fields == 0 {
+            return Ok(Vec::new());
+        }
         if fields == self.columns.len() {
             return Ok((0..fields)
                 .map(|i| (!self.columns[i].generated).then_some(i))
@@ -115,17 +122,19 @@ impl TargetTable {
         ))
     }
 
-    /// Builds the column mapping for an explicit column list.
-    pub fn named_columns(&self, names: &[String]) -> Result<Vec<usize>, BackendError> {
+    /// Builds the column mapping for an explicit column list. A `_tidb_rowid` the table has
+    /// no column for (a dump of a TiDB table's hidden row id) is dropped (`None`): the
+    /// target numbers its rows itself.
+    pub fn named_columns(&self, names: &[String]) -> Result<Vec<Option<usize>>, BackendError> {
         names
             .iter()
-            .map(|n| {
-                self.column_index(n).ok_or_else(|| {
-                    BackendError::Schema(format!(
-                        "table {} has no column `{n}`",
-                        self.qualified_name()
-                    ))
-                })
+            .map(|n| match self.column_index(n) {
+                Some(i) => Ok(Some(i)),
+                None if n.eq_ignore_ascii_case(ROWID_COLUMN) => Ok(None),
+                None => Err(BackendError::Schema(format!(
+                    "table {} has no column `{n}`",
+                    self.qualified_name()
+                ))),
             })
             .collect()
     }
@@ -163,6 +172,7 @@ mod tests {
             table(&[false, true, false]).implicit_columns(2).unwrap(),
             vec![Some(0), Some(2)]
         );
+        assert_eq!(table(&[false, true]).implicit_columns(0).unwrap(), vec![]);
         let err = table(&[false, true]).implicit_columns(3).unwrap_err();
         assert!(
             err.contains("row has 3 values but table `d`.`t` has 2 columns"),
@@ -192,7 +202,12 @@ mod tests {
         let t = table(&[false, false]);
         assert_eq!(
             t.named_columns(&["C1".into(), "c0".into()]).unwrap(),
-            vec![1, 0]
+            vec![Some(1), Some(0)]
+        );
+        assert_eq!(
+            t.named_columns(&["c0".into(), "_TiDB_RowID".into()])
+                .unwrap(),
+            vec![Some(0), None]
         );
         assert!(t
             .named_columns(&["nope".into()])
