@@ -7,7 +7,7 @@
 //! scheduling pause of its own, and `sorted-kv-dir` holds no engine.
 //!
 //! Each kill that lands is counted; the suite asserts at least 20 landed over both drivers.
-//! `LIGHTNING_CRASH_SEEDS=n` runs n seeds per driver instead (a longer opt-in run).
+//! `LIGHTNING_CRASH_SEEDS=n` runs n seeds per driver instead (`scripts/crash_suite.sh`).
 //!
 //! Also: a table that fails (a row the encoder rejects) is recorded failed, the rerun
 //! refuses it, and `tidb-lightning-ctl --checkpoint-error-ignore` / `--checkpoint-error-destroy`
@@ -16,7 +16,7 @@
 
 mod kills;
 
-use kills::{ctl, finished_before_kill, text};
+use kills::{ctl, finished_before_kill, seeds, text};
 use lightning_testkit::cluster::SimOptions;
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
@@ -286,7 +286,7 @@ async fn crash_run(
     max_lines: u64,
     want: &[(String, i64, [String; 3], String)],
     variant: Variant,
-) -> usize {
+) -> (usize, usize) {
     let tc = fresh_cluster().await;
     let work = tempfile::tempdir().unwrap();
     make_dump_for(&work.path().join("dump"), variant);
@@ -323,11 +323,9 @@ async fn crash_run(
         );
     }
     eprintln!("{variant:?} {driver:?} seed {seed}: {landed} kills landed");
-    assert_eq!(
-        fingerprint_for(&tc, variant),
-        want,
-        "{variant:?} {driver:?} seed {seed}"
-    );
+    let got = fingerprint_for(&tc, variant);
+    let equal = kills::equal_tables(&got, want);
+    assert_eq!(got, want, "{variant:?} {driver:?} seed {seed}");
     for (id, _) in &tc.cluster().addrs().stores {
         assert_eq!(
             tc.cluster().store_mode(*id),
@@ -351,23 +349,13 @@ async fn crash_run(
             .unwrap();
     }
     tc.shutdown().await;
-    landed
+    (landed, equal)
 }
 
 fn log_tail(work: &Path) -> String {
     let log = std::fs::read_to_string(work.join("lightning.log")).unwrap_or_default();
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-fn seeds(default: &[u64]) -> Vec<u64> {
-    match std::env::var("LIGHTNING_CRASH_SEEDS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        Some(n) => (0..n).map(|i| 1000 + i * 7).collect(),
-        None => default.to_vec(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,11 +371,17 @@ async fn local_backend_resumes_after_kills_with_both_drivers() {
         (Driver::File, &[5u64, 17, 29][..]),
         (Driver::Mysql, &[41, 53, 67][..]),
     ] {
-        for seed in seeds(default) {
-            let landed = crash_run(driver, seed, max_lines, &want, Variant::Plain).await;
+        let (mut kills, mut equal, seeds) = (0, 0, seeds(default));
+        for &seed in &seeds {
+            let (landed, eq) = crash_run(driver, seed, max_lines, &want, Variant::Plain).await;
             writeln!(runs, "{driver:?} {seed}: {landed}").unwrap();
-            total += landed;
+            kills += landed;
+            equal += eq;
         }
+        let suite = format!("{driver:?}").to_lowercase();
+        let tables = seeds.len() * want.len();
+        kills::report("local", &suite, seeds.len(), kills, equal, tables);
+        total += kills;
     }
     assert!(total >= 20, "only {total} kills landed:\n{runs}");
 }
@@ -402,11 +396,17 @@ async fn local_backend_resumes_replace_and_disk_quota_after_kills() {
     for variant in [Variant::Replace, Variant::DiskQuota] {
         let (want, lines) = reference_logged(variant).await;
         let max_lines = (lines * 2 / 3).max(5);
-        for seed in seeds(&[7, 19]) {
-            let landed = crash_run(Driver::File, seed, max_lines, &want, variant).await;
+        let (mut kills, mut equal, seeds) = (0, 0, seeds(&[7, 19]));
+        for &seed in &seeds {
+            let (landed, eq) = crash_run(Driver::File, seed, max_lines, &want, variant).await;
             writeln!(runs, "{variant:?} {seed}: {landed}").unwrap();
-            total += landed;
+            kills += landed;
+            equal += eq;
         }
+        let suite = format!("{variant:?}").to_lowercase();
+        let tables = seeds.len() * want.len();
+        kills::report("local", &suite, seeds.len(), kills, equal, tables);
+        total += kills;
     }
     assert!(total >= 6, "only {total} kills landed:\n{runs}");
 }
