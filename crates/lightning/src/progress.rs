@@ -31,7 +31,7 @@ impl Progress {
         let mut total_bytes = 0;
         for t in tables {
             for f in &t.data_files {
-                total_bytes += lightning_source::estimate_real_size(f)?;
+                total_bytes += lightning_source::estimate_size_for_totals(f);
             }
         }
         Ok(Self::start(

@@ -238,7 +238,8 @@ pub(crate) fn connect_options(cfg: &Config) -> ConnectOptions {
         port: cfg.tidb.port as u16,
         user: cfg.tidb.user.clone(),
         password: cfg.tidb.password.clone(),
-        sql_mode: (!cfg.tidb.sql_mode.is_empty()).then(|| cfg.tidb.sql_mode.clone()),
+        // As upstream, `sql-mode = ""` sets the empty mode (nothing strict), not the server's.
+        sql_mode: Some(cfg.tidb.sql_mode.clone()),
         tls: cfg.tidb.tls.clone(),
         ca_path: path(&security.ca_path),
         cert_path: path(&security.cert_path),

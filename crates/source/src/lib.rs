@@ -34,7 +34,7 @@ pub use filter::TableFilter;
 pub use model::{
     Compression, DataFormat, DatabaseSource, Dump, SourceFile, TableSource, ViewSource,
 };
-pub use read::{estimate_real_size, open, read_schema};
+pub use read::{estimate_real_size, estimate_size_for_totals, open, read_schema};
 pub use rename::TableRouter;
 pub use route::{parse_compression, FileRouter, Routed};
 pub use scan::{scan, scan_storage};

@@ -106,8 +106,24 @@ pub fn estimate_real_size(file: &SourceFile) -> Result<u64, SourceError> {
         Compression::Snappy => Box::new(snap::read::FrameDecoder::new(tracked)),
         Compression::None => Box::new(tracked),
     };
-    let out = std::io::copy(&mut boxed.take(SAMPLE), &mut std::io::sink())
-        .map_err(|e| decode(file, format!("decompression failed: {e}")))?;
+    let mut sample = boxed.take(SAMPLE);
+    let (mut out, mut buf) = (0u64, vec![0u8; 64 << 10]);
+    loop {
+        match sample.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(decode(
+                    file,
+                    format!(
+                        "decompression failed after {out} decompressed bytes (compressed bytes read: {}): {e}",
+                        shared.load(Ordering::Relaxed)
+                    ),
+                ))
+            }
+        }
+    }
     let consumed = shared.load(Ordering::Relaxed).max(1);
     if out < SAMPLE {
         // The whole file was decompressed.
@@ -115,6 +131,16 @@ pub fn estimate_real_size(file: &SourceFile) -> Result<u64, SourceError> {
     }
     let ratio = out as f64 / consumed as f64;
     Ok((file.size as f64 * ratio) as u64)
+}
+
+/// [`estimate_real_size`] for totals (progress, free space): a file that cannot be
+/// decompressed counts as its own size, with a warning; the error is left to the import of
+/// its table, which fails and records it.
+pub fn estimate_size_for_totals(file: &SourceFile) -> u64 {
+    estimate_real_size(file).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot estimate a data file's size; counting its stored size");
+        file.size
+    })
 }
 
 /// Counts the compressed bytes a decoder pulls from the file.

@@ -27,7 +27,9 @@ pub trait Storage: Send + Sync {
     fn locate(&self, rel: &str) -> PathBuf;
 }
 
-/// A directory on the local file system; symlinked files and directories are followed.
+/// A directory on the local file system. Symlinked files are followed; a symlinked
+/// directory is followed only when it resolves inside the root to a directory not listed
+/// yet, so a link loop or a link out of the dump is skipped (with a warning), not walked.
 #[derive(Debug, Clone)]
 pub struct LocalStorage {
     root: PathBuf,
@@ -63,6 +65,7 @@ impl LocalStorage {
         dir: &Path,
         prefix: &str,
         depth: usize,
+        seen: &mut Seen,
         out: &mut Vec<Listed>,
     ) -> Result<(), SourceError> {
         // Guards against symlink cycles.
@@ -92,7 +95,14 @@ impl LocalStorage {
             // `metadata` follows symlinks.
             let meta = std::fs::metadata(&path).map_err(|e| SourceError::io(&path, e))?;
             if meta.is_dir() {
-                self.walk(&path, &rel, depth + 1, out)?;
+                let real = std::fs::canonicalize(&path).map_err(|e| SourceError::io(&path, e))?;
+                if !real.starts_with(&seen.root) {
+                    tracing::warn!(path = %path.display(), target = %real.display(), "not following a directory symlink that leads out of the data source");
+                } else if !seen.dirs.insert(real.clone()) {
+                    tracing::warn!(path = %path.display(), target = %real.display(), "not following a directory symlink to a directory already listed");
+                } else {
+                    self.walk(&path, &rel, depth + 1, seen, out)?;
+                }
             } else {
                 let special = (!meta.is_file()).then(|| special_kind(&meta));
                 out.push(Listed {
@@ -106,10 +116,21 @@ impl LocalStorage {
     }
 }
 
+/// The directories a listing has walked, resolved, and the resolved root.
+struct Seen {
+    root: PathBuf,
+    dirs: std::collections::HashSet<PathBuf>,
+}
+
 impl Storage for LocalStorage {
     fn list(&self) -> Result<Vec<Listed>, SourceError> {
         let mut out = Vec::new();
-        self.walk(&self.root, "", 0, &mut out)?;
+        let root = std::fs::canonicalize(&self.root).map_err(|e| SourceError::io(&self.root, e))?;
+        let mut seen = Seen {
+            dirs: std::collections::HashSet::from([root.clone()]),
+            root,
+        };
+        self.walk(&self.root, "", 0, &mut seen, &mut out)?;
         Ok(out)
     }
 

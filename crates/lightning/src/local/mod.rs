@@ -243,7 +243,7 @@ fn check_free_space<'a>(
     let mut need = 0;
     for t in tables {
         for f in &t.data_files {
-            need += lightning_source::estimate_real_size(f)?;
+            need += lightning_source::estimate_size_for_totals(f);
         }
     }
     let dir = engines.dir().display();

@@ -1,0 +1,526 @@
+//! Bad input, through the real binary with the `tidb` backend into a private MariaDB:
+//! corrupt or truncated compressed files, malformed SQL and CSV, broken schema files,
+//! values out of range, missing or odd files and directories, bad configs. Each case is a
+//! small dump (big inputs are generated) of database `bad` with a good table `ok` and a
+//! table `t` its case breaks; checkpoints are on (file driver).
+//!
+//! Each must exit non-zero with an error naming the file, the position and the reason, and
+//! never panic; `ok` keeps all its rows or none (never a part); and for data errors, after
+//! the file is fixed and the failed table cleared with `tidb-lightning-ctl
+//! --checkpoint-error-destroy`, a rerun finishes with every row exactly once. Inputs that
+//! are unusual but valid (mixed line endings, a BOM, an empty file, a 50 MB row) load.
+
+use lightning_testkit::MariaDb;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
+
+/// The base dump; cases write over or beside it.
+const BASE: [(&str, &[u8]); 5] = [
+    ("bad-schema-create.sql", b"CREATE DATABASE `bad`;\n"),
+    (
+        "bad.ok-schema.sql",
+        b"CREATE TABLE `ok` (id int PRIMARY KEY, v varchar(20));\n",
+    ),
+    (
+        "bad.ok.1.sql",
+        b"INSERT INTO `ok` VALUES (1,'one'),(2,'two'),(3,'three');\n",
+    ),
+    (
+        "bad.t-schema.sql",
+        b"CREATE TABLE `t` (a int PRIMARY KEY, b varchar(10));\n",
+    ),
+    ("bad.t.1.sql", b"INSERT INTO `t` VALUES (1,'a'),(2,'b');\n"),
+];
+
+/// The rows of `t` once its data is right.
+const T_ROWS: &str = "1\ta\n2\tb";
+
+/// What a case expects.
+enum Want {
+    /// Exit code, fragments of stderr; `fixed`: after the base files are written back,
+    /// ctl's error-destroy and a rerun load everything.
+    Fails {
+        code: i32,
+        error: &'static [&'static str],
+        fixed: bool,
+    },
+    /// It loads; `t` then holds these rows (`a`, `b` ordered by `a`).
+    Loads(&'static str),
+}
+
+struct Case {
+    name: &'static str,
+    /// Files written (`Some`) or removed (`None`) after the base dump.
+    files: Vec<(&'static str, Option<Vec<u8>>)>,
+    /// Symlinks made in the dump: (name, target).
+    links: &'static [(&'static str, &'static str)],
+    /// Extra config TOML (merged section by section).
+    extra: &'static str,
+    want: Want,
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+fn fails(code: i32, error: &'static [&'static str], fixed: bool) -> Want {
+    Want::Fails { code, error, fixed }
+}
+
+fn cases() -> Vec<Case> {
+    let t_sql = BASE[4].1;
+    let gz = gzip(t_sql);
+    let mut wide = b"INSERT INTO `t` VALUES (1".to_vec();
+    for i in 0..9_999 {
+        write!(wide, ",{i}").expect("write");
+    }
+    wide.extend_from_slice(b");\n");
+    let mut big = b"INSERT INTO `t` VALUES (1,'a'),(2,'b'),(3,'".to_vec();
+    big.resize(big.len() + (50 << 20), b'x');
+    big.extend_from_slice(b"');\n");
+    vec![
+        Case {
+            name: "a truncated gzip file",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(gz[..gz.len() / 2].to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql.gz: decompression failed after 16 decompressed bytes", "incomplete"], true),
+        },
+        Case {
+            name: "a corrupt zstd file",
+            files: vec![
+                ("bad.t.1.sql", None),
+                (
+                    "bad.t.1.sql.zst",
+                    Some(b"\x28\xb5\x2f\xfd\x00\x58garbage garbage".to_vec()),
+                ),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql.zst: decompression failed after 0 decompressed bytes"], true),
+        },
+        Case {
+            name: "a corrupt snappy file",
+            files: vec![
+                ("bad.t.1.sql", None),
+                (
+                    "bad.t.1.sql.snappy",
+                    Some(b"\xff\x06\x00\x00sNaPpY\x00\x10\x00\x00garbage garbage!".to_vec()),
+                ),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql.snappy: decompression failed after 0 decompressed bytes"], true),
+        },
+        Case {
+            name: "an unterminated string",
+            files: vec![("bad.t.1.sql", Some(b"INSERT INTO `t` VALUES (1,'abc);\n".to_vec()))],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: at byte 26 (line 1): unterminated string"], true),
+        },
+        Case {
+            name: "unbalanced parentheses",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(2,'b';\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: at byte 37 (line 1): expected ',' or ')'"], true),
+        },
+        Case {
+            name: "a statement cut mid-way",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(2,".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: at byte 34 (line 1): unexpected end of file"], true),
+        },
+        Case {
+            name: "a row with too many values",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(2,'b','c');\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: row ending at byte 42: row has 3 values"], true),
+        },
+        Case {
+            name: "a NUL byte outside a string",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(2,\0'b');\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: at byte 34 (line 1): expected a value"], true),
+        },
+        Case {
+            name: "invalid UTF-8 under a strict sql-mode",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(2,'\xff\xfe');\n".to_vec()),
+            )],
+            links: &[],
+            extra: "[tidb]\nsql-mode = \"STRICT_ALL_TABLES\"\n",
+            want: fails(1, &["bad.t.1.sql (row ending at byte 39): error 1366: Incorrect string value"], true),
+        },
+        Case {
+            name: "a 10 000-value row",
+            files: vec![("bad.t.1.sql", Some(wide))],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: row ending at byte 48911: row has 10000 values"], true),
+        },
+        Case {
+            name: "an out-of-range value under a strict sql-mode",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(99999999999,'b');\n".to_vec()),
+            )],
+            links: &[],
+            extra: "[tidb]\nsql-mode = \"STRICT_ALL_TABLES\"\n",
+            want: fails(1, &["bad.t.1.sql (row ending at byte 48): error 1264: Out of range"], true),
+        },
+        Case {
+            name: "an out-of-range value under a non-strict sql-mode is clamped",
+            files: vec![(
+                "bad.t.1.sql",
+                Some(b"INSERT INTO `t` VALUES (1,'a'),(99999999999,'b');\n".to_vec()),
+            )],
+            links: &[],
+            extra: "[tidb]\nsql-mode = \"\"\n",
+            want: Want::Loads("1\ta\n2147483647\tb"),
+        },
+        Case {
+            name: "a CSV file with an unterminated quote",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv", Some(b"a,b\n1,a\n2,\"b\n".to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.csv: at byte 10 (line 3): syntax error: unterminated quoted field"], true),
+        },
+        Case {
+            name: "a CSV file with a wrong field count",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv", Some(b"a,b\n1,a\n2,b,c\n".to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.csv: row ending at byte 14: row has 3 values"], true),
+        },
+        Case {
+            name: "a CSV file with mixed line endings loads",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv", Some(b"a,b\r\n1,a\n2,b\r\n".to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "a CSV file with a BOM loads",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv", Some(b"\xef\xbb\xbfa,b\n1,a\n2,b\n".to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "an empty data file loads nothing",
+            files: vec![
+                ("bad.t.1.sql", Some(Vec::new())),
+                ("bad.t.2.sql", Some(t_sql.to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "a 50 MB row loads",
+            files: vec![
+                (
+                    "bad.t-schema.sql",
+                    Some(b"CREATE TABLE `t` (a int PRIMARY KEY, b longtext);\n".to_vec()),
+                ),
+                ("bad.t.1.sql", Some(big)),
+            ],
+            links: &[],
+            extra: "",
+            want: Want::Loads("1\ta\n2\tb\n3\tx"),
+        },
+        Case {
+            name: "a data file that is a symlink loop",
+            files: vec![],
+            links: &[("bad.t.2.sql", "bad.t.2.sql")],
+            extra: "",
+            want: fails(1, &["bad.t.2.sql: Too many levels of symbolic links"], true),
+        },
+        Case {
+            name: "a directory symlink loop is not followed forever",
+            files: vec![],
+            links: &[("sub", "."), ("up", "..")],
+            extra: "",
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "a schema file with a syntax error",
+            files: vec![(
+                "bad.t-schema.sql",
+                Some(b"CREATE TABLE `t` (a int PRIMARY KEY,, b int);\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t-schema.sql: statement at byte 0", "error 1064"], false),
+        },
+        Case {
+            name: "a schema file with an unknown type",
+            files: vec![(
+                "bad.t-schema.sql",
+                Some(b"CREATE TABLE `t` (a int PRIMARY KEY, b frobnicate);\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t-schema.sql: statement at byte 0", "Unknown data type"], false),
+        },
+        Case {
+            name: "a schema file without CREATE TABLE",
+            files: vec![(
+                "bad.t-schema.sql",
+                Some(b"/*!40101 SET NAMES binary*/;\n-- nothing else\n".to_vec()),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t-schema.sql: statement at byte 0 (line 1): holds no CREATE TABLE"], false),
+        },
+        Case {
+            name: "a schema file with two CREATE TABLEs",
+            files: vec![(
+                "bad.t-schema.sql",
+                Some(
+                    b"CREATE TABLE `t` (a int PRIMARY KEY, b varchar(10));\nCREATE TABLE `u` (a int);\n"
+                        .to_vec(),
+                ),
+            )],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t-schema.sql: statement at byte 53 (line 2): a second CREATE TABLE"], false),
+        },
+        Case {
+            name: "a data file without a schema file",
+            files: vec![("bad.t-schema.sql", None)],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql: table schema not found for `bad`.`t`"], false),
+        },
+        Case {
+            name: "a missing data-source-dir",
+            files: vec![],
+            links: &[],
+            extra: "[mydumper]\ndata-source-dir = \"/nonexistent/lightning-dump\"\n",
+            want: fails(2, &["mydumper.data-source-dir", "/nonexistent/lightning-dump", "does not exist"], false),
+        },
+        Case {
+            name: "an unknown config key",
+            files: vec![],
+            links: &[],
+            extra: "[mydumper]\nno-such-key = 1\n",
+            want: fails(2, &["no-such-key"], false),
+        },
+        Case {
+            name: "a config value of the wrong type",
+            files: vec![],
+            links: &[],
+            extra: "[lightning]\nregion-concurrency = \"many\"\n",
+            want: fails(2, &["line 8, column 22", "region-concurrency"], false),
+        },
+        Case {
+            name: "a negative concurrency",
+            files: vec![],
+            links: &[],
+            extra: "[lightning]\nregion-concurrency = -4\n",
+            want: fails(2, &["region-concurrency"], false),
+        },
+    ]
+}
+
+fn write_dump(dir: &Path, case: &Case) {
+    std::fs::create_dir_all(dir).expect("dump dir");
+    for (name, text) in BASE {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    for (name, bytes) in &case.files {
+        match bytes {
+            Some(b) => std::fs::write(dir.join(name), b).expect("write"),
+            None => std::fs::remove_file(dir.join(name)).expect("remove"),
+        }
+    }
+    for (name, target) in case.links {
+        std::os::unix::fs::symlink(target, dir.join(name)).expect("symlink");
+    }
+}
+
+/// Puts the base dump back: what the case wrote is removed, or rewritten from the base
+/// (the files it did not touch keep their times, so the good table's checkpoint holds).
+fn fix_dump(dir: &Path, case: &Case) {
+    let made = case
+        .files
+        .iter()
+        .map(|f| f.0)
+        .chain(case.links.iter().map(|l| l.0));
+    for name in made {
+        let _ = std::fs::remove_file(dir.join(name));
+        if let Some((_, text)) = BASE.iter().find(|(n, _)| *n == name) {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+    }
+}
+
+fn run(program: &str, args: &[&str], config: &Path) -> (Option<i32>, String) {
+    let out = Command::new(program)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("running the binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn config(work: &Path, i: usize, db: &MariaDb, dir: &Path, extra: &str) -> PathBuf {
+    let toml = format!(
+        "[lightning]\nfile = {log:?}\n\
+         [checkpoint]\nenable = true\ndriver = \"file\"\ndsn = {cp:?}\n\
+         [tikv-importer]\nbackend = \"tidb\"\n\
+         [tidb]\nhost = {host:?}\nport = {port}\nuser = \"root\"\n\
+         [mydumper]\ndata-source-dir = {dir:?}\n",
+        log = work.join(format!("run{i}.log")).display().to_string(),
+        cp = work.join(format!("cp{i}.pb")).display().to_string(),
+        host = db.host(),
+        port = db.port(),
+        dir = dir.display().to_string(),
+    );
+    let path = work.join(format!("run{i}.toml"));
+    std::fs::write(&path, merge(&toml, extra)).expect("config");
+    path
+}
+
+#[test]
+fn bad_input_fails_clearly_and_loses_nothing() {
+    let db = MariaDb::shared();
+    let q = |s: &str| db.query(s).unwrap_or_else(|e| panic!("{s}: {e:#}"));
+    let work = tempfile::Builder::new()
+        .prefix("bad-input-")
+        .tempdir()
+        .expect("tempdir");
+    let mut failures = Vec::new();
+    for (i, case) in cases().iter().enumerate() {
+        q("DROP DATABASE IF EXISTS bad");
+        let dir = work.path().join(format!("dump{i}"));
+        write_dump(&dir, case);
+        let cfg = config(work.path(), i, db, &dir, case.extra);
+        let (code, stderr) = run(LIGHTNING, &[], &cfg);
+        if std::env::var_os("BAD_INPUT_SHOW").is_some() {
+            eprintln!("== {}: exit {code:?}\n{stderr}", case.name);
+        }
+        let mut problems = Vec::new();
+        if stderr.contains("panicked") {
+            problems.push("panicked".to_string());
+        }
+        match &case.want {
+            Want::Loads(rows) => {
+                if code != Some(0) {
+                    problems.push(format!("exit {code:?}"));
+                } else {
+                    let got = q("SELECT a, left(b, 1) FROM bad.t ORDER BY a");
+                    if got.trim_end() != *rows {
+                        problems.push(format!("t holds {got:?}"));
+                    }
+                }
+            }
+            Want::Fails {
+                code: want,
+                error,
+                fixed,
+            } => {
+                if code != Some(*want) {
+                    problems.push(format!("exit {code:?}, want {want}"));
+                }
+                for f in *error {
+                    if !stderr.contains(f) {
+                        problems.push(format!("no {f:?} in the error"));
+                    }
+                }
+                let ok = q("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bad' AND table_name = 'ok'");
+                if ok.trim() == "1" {
+                    let n = q("SELECT count(*) FROM bad.ok");
+                    if !["0", "3"].contains(&n.trim()) {
+                        problems.push(format!("ok holds {n} rows"));
+                    }
+                }
+                if *fixed {
+                    fix_dump(&dir, case);
+                    let (c, e) = run(CTL, &["--checkpoint-error-destroy=all"], &cfg);
+                    if c != Some(0) {
+                        problems.push(format!("ctl: exit {c:?}: {e}"));
+                    }
+                    let (c, e) = run(LIGHTNING, &[], &cfg);
+                    if c != Some(0) {
+                        problems.push(format!("rerun: exit {c:?}: {e}"));
+                    } else {
+                        let got =
+                            q("SELECT a, b FROM bad.t ORDER BY a; SELECT count(*) FROM bad.ok");
+                        if got != format!("{T_ROWS}\n3\n") {
+                            problems.push(format!("after the fix: {got:?}"));
+                        }
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{}: {}\n  stderr: {stderr}",
+                case.name,
+                problems.join("; ")
+            ));
+        }
+    }
+    q("DROP DATABASE IF EXISTS bad");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `base` TOML with `extra`'s keys merged in (section by section).
+fn merge(base: &str, extra: &str) -> String {
+    let mut t: toml::Table = base.parse().expect("base TOML");
+    let e: toml::Table = extra.parse().expect("extra TOML");
+    for (k, v) in e {
+        match (t.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => a.extend(b),
+            (_, v) => {
+                t.insert(k, v);
+            }
+        }
+    }
+    toml::to_string(&t).expect("serialize")
+}
