@@ -215,15 +215,23 @@ impl SimCluster {
         let mut stores = Vec::new();
         for (id, (listener, addr)) in store_ids.into_iter().zip(store_listeners) {
             stores.push((id, addr));
+            // TiKV's gRPC server takes messages of any size (`max_receive_message_len(-1)`):
+            // a single 50 MB row makes a Write message that large.
             let server = Server::builder()
-                .add_service(ImportSstServer::new(import::ImportService {
-                    shared: shared.clone(),
-                    store: id,
-                }))
-                .add_service(TikvServer::new(tikv::TikvService {
-                    shared: shared.clone(),
-                    store: id,
-                }));
+                .add_service(
+                    ImportSstServer::new(import::ImportService {
+                        shared: shared.clone(),
+                        store: id,
+                    })
+                    .max_decoding_message_size(usize::MAX),
+                )
+                .add_service(
+                    TikvServer::new(tikv::TikvService {
+                        shared: shared.clone(),
+                        store: id,
+                    })
+                    .max_decoding_message_size(usize::MAX),
+                );
             let rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 let _ = server
