@@ -69,6 +69,23 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     gz.finish().expect("gzip")
 }
 
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 1).expect("zstd")
+}
+
+fn snappy(data: &[u8]) -> Vec<u8> {
+    let mut w = snap::write::FrameEncoder::new(Vec::new());
+    w.write_all(data).expect("snappy");
+    w.into_inner().expect("snappy")
+}
+
+/// `head` followed by `n` bytes of `x`.
+fn long(head: &[u8], n: usize) -> Vec<u8> {
+    let mut v = head.to_vec();
+    v.resize(head.len() + n, b'x');
+    v
+}
+
 fn fails(code: i32, error: &'static [&'static str], fixed: bool) -> Want {
     Want::Fails { code, error, fixed }
 }
@@ -81,10 +98,33 @@ fn cases() -> Vec<Case> {
         write!(wide, ",{i}").expect("write");
     }
     wide.extend_from_slice(b");\n");
-    let mut big = b"INSERT INTO `t` VALUES (1,'a'),(2,'b'),(3,'".to_vec();
-    big.resize(big.len() + (50 << 20), b'x');
+    let mut big = long(b"INSERT INTO `t` VALUES (1,'a'),(2,'b'),(3,'", 70 << 20);
     big.extend_from_slice(b"');\n");
+    // Rows past a 1 MiB cap, and one just under it.
+    const CAP: &str = "[mydumper]\nmax-row-size = \"1MiB\"\n";
+    let unterminated = long(b"INSERT INTO `t` VALUES (1,'a'),(2,'", 4 << 20);
+    let quoted = long(b"a,b\n1,a\n2,\"", 4 << 20);
+    let endless = long(b"a,b\n1,a\n2,", 4 << 20);
+    let mut under = long(b"INSERT INTO `t` VALUES (1,'a'),(2,'b", 1000 << 10);
+    under.extend_from_slice(b"');\n");
+    let mut many = b"INSERT INTO `t` VALUES (1,'a')".to_vec();
+    for i in 2..200_000 {
+        write!(many, ",({i},'row {i}')").expect("write");
+    }
+    many.extend_from_slice(b";\n");
+    let many = gzip(&many);
     vec![
+        Case {
+            // Past the part the size estimate reads: the reader meets the cut.
+            name: "a gzip file truncated after its first megabytes",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(many[..many.len() * 3 / 4].to_vec())),
+            ],
+            links: &[],
+            extra: "",
+            want: fails(1, &["bad.t.1.sql.gz: read failed: reading at decompressed byte"], true),
+        },
         Case {
             name: "a truncated gzip file",
             files: vec![
@@ -256,7 +296,44 @@ fn cases() -> Vec<Case> {
             want: Want::Loads(T_ROWS),
         },
         Case {
-            name: "a 50 MB row loads",
+            name: "an unterminated string past max-row-size, gzipped",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(gzip(&unterminated))),
+            ],
+            links: &[],
+            extra: CAP,
+            want: fails(1, &["bad.t.1.sql.gz: at byte 30", "max-row-size = 1048576"], true),
+        },
+        Case {
+            name: "an unterminated quoted CSV field past max-row-size, zstd",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv.zst", Some(zstd(&quoted))),
+            ],
+            links: &[],
+            extra: CAP,
+            want: fails(1, &["bad.t.1.csv.zst: at byte 8", "max-row-size = 1048576"], true),
+        },
+        Case {
+            name: "a CSV line with no terminator past max-row-size, snappy",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.csv.snappy", Some(snappy(&endless))),
+            ],
+            links: &[],
+            extra: CAP,
+            want: fails(1, &["bad.t.1.csv.snappy: at byte 8", "max-row-size = 1048576"], true),
+        },
+        Case {
+            name: "a row just under max-row-size loads",
+            files: vec![("bad.t.1.sql", Some(under))],
+            links: &[],
+            extra: CAP,
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "a 70 MB row loads",
             files: vec![
                 (
                     "bad.t-schema.sql",

@@ -27,6 +27,10 @@ pub struct Mydumper {
     /// Bytes read from a file at a time (default 64 KiB).
     #[serde(deserialize_with = "size::deserialize")]
     pub read_block_size: u64,
+    /// Longest row (SQL tuple or CSV record) read, in decompressed bytes (default 120 MiB,
+    /// upstream's fixed `LargestEntryLimit`); a longer one fails its file while reading.
+    #[serde(deserialize_with = "size::deserialize")]
+    pub max_row_size: u64,
     /// Bytes of data per engine batch (default 100 GiB).
     #[serde(deserialize_with = "size::deserialize")]
     pub batch_size: u64,
@@ -65,6 +69,7 @@ impl Default for Mydumper {
             data_source_dir: String::new(),
             source_id: String::new(),
             read_block_size: 64 << 10,
+            max_row_size: 120 << 20,
             batch_size: 100 << 30,
             batch_import_ratio: 0.0,
             character_set: "auto".into(),

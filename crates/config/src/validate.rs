@@ -290,6 +290,13 @@ impl Config {
         if m.read_block_size == 0 {
             m.read_block_size = 64 << 10;
         }
+        if m.max_row_size < 1024 {
+            return Err(ConfigError::value(
+                "mydumper.max-row-size",
+                m.max_row_size,
+                "must be at least 1KiB",
+            ));
+        }
         if m.batch_size == 0 {
             m.batch_size = 100 << 30;
         }

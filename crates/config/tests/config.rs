@@ -348,3 +348,19 @@ fn negative_max_error_is_refused_naming_the_key() {
     );
     assert!(Config::parse_toml_str("[lightning]\nmax-error = 0\n").is_ok());
 }
+
+#[test]
+fn max_row_size_defaults_to_upstreams_limit_and_has_a_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |extra: &str| {
+        Config::from_toml_str(&format!(
+            "[mydumper]\ndata-source-dir = {:?}\n{extra}[tikv-importer]\nsorted-kv-dir = \"/tmp/sorted\"\n",
+            dir.path().to_str().unwrap()
+        ))
+    };
+    assert_eq!(with("").unwrap().mydumper.max_row_size, 120 << 20);
+    let cfg = with("max-row-size = \"70MiB\"\n").unwrap();
+    assert_eq!(cfg.mydumper.max_row_size, 70 << 20);
+    let e = with("max-row-size = 10\n").unwrap_err();
+    assert!(e.to_string().contains("mydumper.max-row-size"), "{e}");
+}

@@ -54,6 +54,8 @@ pub(crate) struct ChunkRead<'a> {
     pub chunk: &'a Chunk,
     pub format: &'a Format,
     pub read_block_size: usize,
+    /// `[mydumper] max-row-size`: the most bytes one row may span.
+    pub max_row_size: usize,
     pub io: &'a BlockingSemaphore,
     pub stop: &'a StopFlag,
     /// `[mydumper] data-character-set`: the charset of text a file does not declare.
@@ -78,6 +80,7 @@ impl<'a> ChunkRead<'a> {
             chunk,
             format: formats.of(chunk),
             read_block_size: cfg.mydumper.read_block_size as usize,
+            max_row_size: cfg.mydumper.max_row_size as usize,
             io,
             stop,
             data_charset: &cfg.mydumper.data_character_set,
@@ -138,6 +141,9 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         }
     );
     let block = job.read_block_size.max(4096);
+    // The buffer never holds more than one row of the cap plus a block: a row that does
+    // not end within it is refused before more is read.
+    let cap = job.max_row_size.max(block);
     let limit = chunk.end.saturating_sub(chunk.offset);
     let mut buf: Vec<u8> = Vec::with_capacity(block * 2);
     let (mut start, mut read_total, mut eof, mut want) = (0usize, 0u64, false, block);
@@ -151,15 +157,25 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         if !eof && buf.len() - start < want {
             buf.drain(..start);
             start = 0;
-            let room = (want.max(block) as u64).min(limit - read_total) as usize;
+            let room =
+                (want.saturating_sub(buf.len()).max(block) as u64).min(limit - read_total) as usize;
             let old = buf.len();
+            // Exactly what is read next: `resize` alone would double the capacity.
+            buf.reserve_exact(room);
             buf.resize(old + room, 0);
             let n = if room == 0 {
                 0
             } else {
+                let at = chunk.offset + read_total;
                 job.io
                     .with(|| read_some(&mut input, &mut buf[old..]))
-                    .map_err(io_err)?
+                    .map_err(|e| {
+                        // A corrupt compressed stream: say how far it decompressed.
+                        io_err(std::io::Error::new(
+                            e.kind(),
+                            format!("reading at decompressed byte {at}: {e}"),
+                        ))
+                    })?
             };
             buf.truncate(old + n);
             read_total += n as u64;
@@ -210,8 +226,23 @@ pub(crate) fn read_chunk<E: RowEncoder>(
                     parser.pos()
                 )));
             }
-            // A row longer than what we hold: read more before parsing again.
-            want = (buf.len() - start).max(block) * 2;
+            // A row longer than what we hold: read more before parsing again, up to the cap.
+            let pending = buf.len() - start;
+            if !eof && pending >= cap {
+                return Err(LightningError::Parse {
+                    file: file.clone(),
+                    source: lightning_parser::ParseError {
+                        offset: parser.pos(),
+                        line: None,
+                        message: format!(
+                            "the row starting here runs past {pending} bytes without ending, \
+                             more than mydumper.max-row-size = {cap} allows (an unterminated \
+                             string or quoted field, or a row too long to import)"
+                        ),
+                    },
+                });
+            }
+            want = (pending.max(block) * 2).min(cap + block);
         } else {
             want = block;
         }

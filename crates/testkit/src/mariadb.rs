@@ -192,7 +192,8 @@ impl MariaDb {
                 .arg("--bind-address=127.0.0.1")
                 .arg("--skip-name-resolve")
                 .arg("--local-infile=1")
-                .arg("--max-allowed-packet=64M")
+                // A row up to max-row-size's default (120 MiB) fits one packet.
+                .arg("--max-allowed-packet=256M")
                 .arg("--innodb-buffer-pool-size=256M")
                 .arg("--innodb-log-file-size=256M")
                 .arg("--innodb-flush-log-at-trx-commit=2")
