@@ -108,10 +108,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-gib", type=float, default=2.0)
     ap.add_argument("--tuples", type=int, default=5_000_000)
-    ap.add_argument("--max-row-size", default="120MiB")
+    ap.add_argument("--max-row-size", default="120MiB",
+                    help="the cap to configure; 'none' writes no key (for a binary from before it)")
     ap.add_argument("--binary", help="a tidb-lightning binary to measure instead of a fresh release build")
     args = ap.parse_args()
-    cap = size_arg(args.max_row_size)
+    no_key = args.max_row_size == "none"
+    cap = size_arg("120MiB" if no_key else args.max_row_size)
     if args.binary:
         binary = args.binary
     else:
@@ -150,8 +152,9 @@ def main():
         write_lightning_config(cfg, server, dump, os.path.join(work, f"run{i}.log"),
                                lightning=f"region-concurrency = {REGION_CONCURRENCY}",
                                importer="")
-        text = open(cfg).read().replace("[mydumper]\n", f'[mydumper]\nmax-row-size = {cap}\n', 1)
-        open(cfg, "w").write(text)
+        if not no_key:
+            text = open(cfg).read().replace("[mydumper]\n", f'[mydumper]\nmax-row-size = {cap}\n', 1)
+            open(cfg, "w").write(text)
         code, wall, peak, line = run(binary, cfg)
         ok = (code != 0 and "max-row-size" in line) if head is not None else code == 0
         if head is None and ok:
