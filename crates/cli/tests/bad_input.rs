@@ -8,12 +8,17 @@
 //! never panic; `ok` keeps all its rows or none (never a part); and for data errors, after
 //! the file is fixed and the failed table cleared with `tidb-lightning-ctl
 //! --checkpoint-error-destroy`, a rerun finishes with every row exactly once. Inputs that
-//! are unusual but valid (mixed line endings, a BOM, an empty file, a 50 MB row) load.
+//! are unusual but valid (mixed line endings, a BOM, an empty file, a 70 MB row, a row
+//! just under `max-row-size`) load; rows past that cap fail while being read. The same
+//! cases run on the `local` backend with the checks it can make (see its test).
+
+mod toml_merge;
 
 use lightning_testkit::MariaDb;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use toml_merge::merge;
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
 const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
@@ -671,19 +676,4 @@ async fn local_backend_fails_clearly_on_bad_input() {
         tc.shutdown().await;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// `base` TOML with `extra`'s keys merged in (section by section).
-fn merge(base: &str, extra: &str) -> String {
-    let mut t: toml::Table = base.parse().expect("base TOML");
-    let e: toml::Table = extra.parse().expect("extra TOML");
-    for (k, v) in e {
-        match (t.get_mut(&k), v) {
-            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => a.extend(b),
-            (_, v) => {
-                t.insert(k, v);
-            }
-        }
-    }
-    toml::to_string(&t).expect("serialize")
 }

@@ -6,10 +6,13 @@
 //! (`victim`.`x`) untouched; a refused schema file must stop the import before anything
 //! is created.
 
+mod toml_merge;
+
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
 use std::path::Path;
 use std::process::Command;
+use toml_merge::merge;
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
 
@@ -342,19 +345,4 @@ async fn local_backend_refuses_hostile_dumps_and_touches_nothing_else() {
         }
     }
     tc.shutdown().await;
-}
-
-/// `base` TOML with `extra`'s keys merged in (section by section).
-fn merge(base: &str, extra: &str) -> String {
-    let mut t: toml::Table = base.parse().expect("base TOML");
-    let e: toml::Table = extra.parse().expect("extra TOML");
-    for (k, v) in e {
-        match (t.get_mut(&k), v) {
-            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => a.extend(b),
-            (_, v) => {
-                t.insert(k, v);
-            }
-        }
-    }
-    toml::to_string(&t).expect("serialize")
 }
