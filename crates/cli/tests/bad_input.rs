@@ -12,13 +12,13 @@
 //! just under `max-row-size`) load; rows past that cap fail while being read. The same
 //! cases run on the `local` backend with the checks it can make (see its test).
 
-mod toml_merge;
+mod configs;
 
+use configs::merge;
 use lightning_testkit::MariaDb;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use toml_merge::merge;
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
 const CTL: &str = env!("CARGO_BIN_EXE_tidb-lightning-ctl");
@@ -612,18 +612,7 @@ async fn local_backend_fails_clearly_on_bad_input() {
             .expect("start the simulated cluster");
         let dir = work.path().join(format!("dump{i}"));
         write_dump(&dir, case);
-        let toml = format!(
-            "[lightning]\nfile = {log:?}\n[checkpoint]\nenable = false\n\
-             [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\n\
-             [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\n\
-             [mydumper]\ndata-source-dir = {dir:?}\n",
-            log = work.path().join(format!("local{i}.log")).display().to_string(),
-            kv = work.path().join(format!("kv{i}")).display().to_string(),
-            port = tc.tidb().addr().port(),
-            status = tc.tidb().status_addr().port(),
-            pd = tc.cluster().addrs().pd,
-            dir = dir.display().to_string(),
-        );
+        let toml = configs::local(&tc, work.path(), &format!("local{i}"), &dir);
         let cfg = work.path().join(format!("local{i}.toml"));
         std::fs::write(&cfg, merge(&toml, case.extra)).expect("config");
         let (code, stderr) = tokio::task::spawn_blocking(move || run(LIGHTNING, &[], &cfg))

@@ -6,13 +6,13 @@
 //! (`victim`.`x`) untouched; a refused schema file must stop the import before anything
 //! is created.
 
-mod toml_merge;
+mod configs;
 
+use configs::merge;
 use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
 use std::path::Path;
 use std::process::Command;
-use toml_merge::merge;
 
 const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
 
@@ -309,18 +309,7 @@ async fn local_backend_refuses_hostile_dumps_and_touches_nothing_else() {
         let dir = work.path().join(format!("dump{i}"));
         write_dump(&dir, case);
         let config = work.path().join(format!("local{i}.toml"));
-        let toml = format!(
-            "[lightning]\nfile = {log:?}\n[checkpoint]\nenable = false\n\
-             [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\n\
-             [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\n\
-             [mydumper]\ndata-source-dir = {dir:?}\n",
-            log = work.path().join(format!("local{i}.log")).display().to_string(),
-            kv = work.path().join(format!("kv{i}")).display().to_string(),
-            port = tc.tidb().addr().port(),
-            status = tc.tidb().status_addr().port(),
-            pd = tc.cluster().addrs().pd,
-            dir = dir.display().to_string(),
-        );
+        let toml = configs::local(&tc, work.path(), &format!("local{i}"), &dir);
         std::fs::write(&config, merge(&toml, case.extra)).expect("config");
         let (code, stderr) = tokio::task::spawn_blocking(move || run(&config))
             .await

@@ -11,6 +11,8 @@
 //! on the tidb backend; in file order on the local one, which resolves `replace` as a
 //! replay in source order would and refuses `ignore`, as upstream's physical mode).
 
+mod configs;
+
 use lightning_testkit::MariaDb;
 use std::path::Path;
 use std::process::Command;
@@ -175,18 +177,9 @@ async fn local_backend_loads_them_the_same() {
     let schema = dir.join("sem.defaults-schema.sql");
     let text = std::fs::read_to_string(&schema).expect("read");
     std::fs::write(&schema, text.replace(", g int AS (n * 2) STORED", "")).expect("write");
-    let toml = format!(
-        "[lightning]\nfile = {log:?}\n[checkpoint]\nenable = false\n\
-         [conflict]\nstrategy = \"replace\"\n\
-         [tikv-importer]\nbackend = \"local\"\nsorted-kv-dir = {kv:?}\n\
-         [tidb]\nhost = \"127.0.0.1\"\nport = {port}\nstatus-port = {status}\npd-addr = {pd:?}\nuser = \"root\"\n\
-         [mydumper]\ndata-source-dir = {dir:?}\n",
-        log = work.path().join("local.log").display().to_string(),
-        kv = work.path().join("kv").display().to_string(),
-        port = tc.tidb().addr().port(),
-        status = tc.tidb().status_addr().port(),
-        pd = tc.cluster().addrs().pd,
-        dir = dir.display().to_string(),
+    let toml = configs::merge(
+        &configs::local(&tc, work.path(), "local", &dir),
+        "[conflict]\nstrategy = \"replace\"\n",
     );
     let cfg = work.path().join("local.toml");
     std::fs::write(&cfg, toml).expect("config");
