@@ -26,10 +26,14 @@ fn sql(text: &str) -> String {
 const TABLES: [(&str, &str, bool); 3] = [
     (
         "pk",
-        "id INT NOT NULL PRIMARY KEY, v VARCHAR(64) NOT NULL",
+        "id INT NOT NULL PRIMARY KEY, v VARCHAR(64) NOT NULL, KEY kv (v)",
         true,
     ),
-    ("nopk", "a INT NOT NULL, v VARCHAR(64) NOT NULL", false),
+    (
+        "nopk",
+        "a INT NOT NULL, v VARCHAR(64) NOT NULL, KEY ka (a), KEY kav (a, v(8))",
+        false,
+    ),
     (
         "uk",
         "a INT NOT NULL, b INT NOT NULL, v VARCHAR(64), UNIQUE KEY u (a, b)",
@@ -128,12 +132,26 @@ fn fingerprint(db: &str) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-/// Asserts `db` equals `{db}_src` and no row appears twice in the key-less table; returns
-/// how many tables were compared.
+/// Every index of `db`'s tables: (table, index, position, column, prefix, non-unique).
+fn indexes(db: &str) -> String {
+    sql(&format!(
+        "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, SUB_PART, NON_UNIQUE \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{db}' ORDER BY 1, 2, 3"
+    ))
+}
+
+/// Asserts `db` equals `{db}_src` (rows and indexes: the secondary ones, added after the
+/// rows, are there however the runs were killed) and no row appears twice in the
+/// key-less table; returns how many tables were compared.
 fn assert_same_as_source(db: &str) -> usize {
     let (got, want) = (fingerprint(db), fingerprint(&format!("{db}_src")));
     let equal = kills::equal_tables(&got, &want);
     assert_eq!(got, want);
+    assert_eq!(
+        indexes(db),
+        indexes(&format!("{db}_src")),
+        "indexes of {db}"
+    );
     let dup = sql(&format!(
         "SELECT COUNT(*) FROM (SELECT a, v FROM `{db}`.`nopk` GROUP BY a, v HAVING COUNT(*) > 1) d"
     ));
@@ -326,6 +344,65 @@ fn rerun_after_a_finished_import_refuses_only_the_keyless_table() {
     let err = text(&out);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("Duplicate entry"), "{err}");
+    sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
+}
+
+/// `add-index-by-sql` (on by default for the tidb backend): a table this task creates is
+/// created without its plain secondary indexes, which are added once its rows are in; a
+/// table that existed before is left as it is; `false` creates them with the table.
+#[test]
+fn secondary_indexes_are_added_after_the_rows_of_tables_this_task_creates() {
+    let db = "resume_add_index";
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dump(&data, db, 2, 2, 10);
+    // `pk` exists already, without its secondary index: it stays without.
+    sql(&format!(
+        "CREATE DATABASE `{db}`; CREATE TABLE `{db}`.`pk` (id INT NOT NULL PRIMARY KEY, v VARCHAR(64) NOT NULL)"
+    ));
+    let cfg = write_config(tmp.path(), &data, &Driver::File, db, "");
+    let out = lightning(&cfg);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = std::fs::read_to_string(tmp.path().join("lightning.log")).unwrap();
+    let deferred: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("creating the table without its secondary indexes"))
+        .collect();
+    assert_eq!(deferred.len(), 1, "{log}");
+    assert!(
+        deferred[0].contains(&format!("{db}.nopk")) && deferred[0].contains("kav"),
+        "{log}"
+    );
+    assert_eq!(log.matches("secondary indexes added").count(), 1, "{log}");
+    assert_eq!(fingerprint(db), fingerprint(&format!("{db}_src")));
+    let without_kv = indexes(&format!("{db}_src"))
+        .lines()
+        .filter(|l| !l.starts_with("pk\tkv\t"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    assert_eq!(indexes(db), without_kv);
+    assert_eq!(
+        sql(&format!(
+            "SELECT COUNT(*) FROM lightning_task_info.deferred_index_v1 WHERE table_schema = '{db}'"
+        ))
+        .trim(),
+        "0",
+        "the records are removed once the indexes are in"
+    );
+    // Off: the tables are created whole.
+    sql(&format!("DROP DATABASE `{db}`"));
+    let cfg = write_config(tmp.path(), &data, &Driver::File, db, "");
+    let toml = std::fs::read_to_string(&cfg).unwrap().replace(
+        "logical-import-batch-rows = 40\n",
+        "logical-import-batch-rows = 40\nadd-index-by-sql = false\n",
+    );
+    std::fs::write(&cfg, toml).unwrap();
+    std::fs::remove_file(tmp.path().join("lightning.log")).unwrap();
+    let out = lightning(&cfg);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = std::fs::read_to_string(tmp.path().join("lightning.log")).unwrap();
+    assert!(!log.contains("without its secondary indexes"), "{log}");
+    assert_same_as_source(db);
     sql(&format!("DROP DATABASE `{db}`; DROP DATABASE `{db}_src`"));
 }
 

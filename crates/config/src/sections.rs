@@ -130,8 +130,10 @@ pub struct TikvImporter {
     pub parallel_import: bool,
     /// Keyspace of the target cluster (API v2).
     pub keyspace_name: String,
-    /// Create secondary indexes with `ADD INDEX` after the data.
-    pub add_index_by_sql: bool,
+    /// Create plain secondary indexes with `ALTER TABLE … ADD` after the data; unset means
+    /// the backend's default (see [`TikvImporter::add_index_by_sql`]).
+    #[serde(rename = "add-index-by-sql")]
+    pub add_index_by_sql_key: Option<bool>,
     /// Memory cache per open engine (default 512 MiB).
     #[serde(deserialize_with = "size::deserialize")]
     pub engine_mem_cache_size: u64,
@@ -181,7 +183,7 @@ impl Default for TikvImporter {
             incremental_import: false,
             parallel_import: false,
             keyspace_name: String::new(),
-            add_index_by_sql: false,
+            add_index_by_sql_key: None,
             engine_mem_cache_size: 512 * MIB,
             local_writer_mem_cache_size: 128 * MIB,
             store_write_bwlimit: 0,
@@ -192,6 +194,16 @@ impl Default for TikvImporter {
             pause_pd_scheduler_scope: PauseScope::Table,
             block_size: 16 * KIB,
         }
+    }
+}
+
+impl TikvImporter {
+    /// Whether plain secondary indexes are added after the data: `add-index-by-sql`, by
+    /// default on for the tidb backend (the server sorts each index once instead of
+    /// inserting into it row by row) and off for the others.
+    pub fn add_index_by_sql(&self) -> bool {
+        self.add_index_by_sql_key
+            .unwrap_or(self.backend == crate::Backend::Tidb)
     }
 }
 

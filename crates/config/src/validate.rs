@@ -84,9 +84,11 @@ impl Config {
                 if t.block_size == 0 {
                     t.block_size = 16 << 10;
                 }
-                if t.parallel_import && t.add_index_by_sql {
-                    return Err(invalid(
-                        "tikv-importer.add-index-by-sql cannot be used with tikv-importer.parallel-import",
+                if t.add_index_by_sql_key == Some(true) {
+                    return Err(ConfigError::value(
+                        "tikv-importer.add-index-by-sql",
+                        true,
+                        "is not implemented for backend \"local\" yet (the tidb backend has it)",
                     ));
                 }
                 if t.sorted_kv_dir.is_empty() {

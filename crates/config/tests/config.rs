@@ -332,6 +332,36 @@ fn validation_rejects_missing_and_inconsistent_settings() {
     assert!(msg.contains("black-white-list"), "{msg}");
 }
 
+/// `add-index-by-sql`: unset means on for the tidb backend and off for local, which refuses
+/// `true` rather than ignore it.
+#[test]
+fn add_index_by_sql_defaults_per_backend_and_local_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tidb = |extra: &str| {
+        Config::from_toml_str(&format!(
+            "[mydumper]\ndata-source-dir = {:?}\n[tikv-importer]\nbackend = \"tidb\"\n{extra}",
+            dir.path().to_str().unwrap()
+        ))
+    };
+    assert!(tidb("").unwrap().tikv_importer.add_index_by_sql());
+    assert!(!tidb("add-index-by-sql = false")
+        .unwrap()
+        .tikv_importer
+        .add_index_by_sql());
+    assert!(!validated("").unwrap().tikv_importer.add_index_by_sql());
+    assert!(!validated("add-index-by-sql = false")
+        .unwrap()
+        .tikv_importer
+        .add_index_by_sql());
+    let msg = validated("add-index-by-sql = true")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("tikv-importer.add-index-by-sql") && msg.contains("local"),
+        "{msg}"
+    );
+}
+
 /// Regression: a negative `max-error` was accepted (and ignored).
 #[test]
 fn negative_max_error_is_refused_naming_the_key() {

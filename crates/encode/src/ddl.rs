@@ -10,7 +10,7 @@ use crate::error::SchemaError;
 use crate::table::*;
 
 #[derive(Clone, Debug, PartialEq)]
-enum Tok {
+pub(crate) enum Tok {
     Ident(String),  // bare word (keywords too)
     Quoted(String), // `name`
     Str(Vec<u8>),   // 'text' or "text"
@@ -19,9 +19,9 @@ enum Tok {
     Punct(char),
 }
 
-struct Lexer<'a> {
-    s: &'a [u8],
-    pos: usize,
+pub(crate) struct Lexer<'a> {
+    pub(crate) s: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 fn perr(offset: usize, message: impl Into<String>) -> SchemaError {
@@ -32,7 +32,7 @@ fn perr(offset: usize, message: impl Into<String>) -> SchemaError {
 }
 
 impl Lexer<'_> {
-    fn tokens(mut self) -> Result<Vec<(usize, Tok)>, SchemaError> {
+    pub(crate) fn tokens(mut self) -> Result<Vec<(usize, Tok)>, SchemaError> {
         let mut out = Vec::new();
         while let Some(t) = self.next_tok()? {
             out.push(t);

@@ -34,6 +34,7 @@ pub mod json;
 pub mod key;
 pub mod kvpairs;
 pub mod rowv2;
+pub mod secondary;
 pub mod sqlmode;
 pub mod table;
 mod tidb_json;

@@ -22,6 +22,7 @@
 mod checkpoint;
 mod ctl;
 mod ddl;
+mod deferred;
 mod error;
 mod limits;
 mod local;

@@ -1,6 +1,7 @@
 //! Creating databases, tables and views on the target from the dump's schema files.
 
 use crate::ddl::{self, FileKind};
+use crate::deferred::DeferredIndexes;
 use crate::LightningError;
 use lightning_backend::tidb::{quote_ident, TidbTarget};
 use lightning_source::{DatabaseSource, Dump, SourceFile};
@@ -13,6 +14,8 @@ struct FilePlan<'a> {
     file: &'a str,
     /// `USE` this database first.
     db: Option<&'a str>,
+    /// The table a table schema file creates.
+    table: Option<&'a str>,
     stmts: Vec<(usize, String)>,
 }
 
@@ -47,6 +50,7 @@ fn plan<'a>(
         tables.push(FilePlan {
             file: db.schema_file.as_ref().map_or("", |f| f.rel.as_str()),
             db: None,
+            table: None,
             stmts,
         });
         for (name, f) in table_schema_files(db) {
@@ -57,6 +61,7 @@ fn plan<'a>(
             tables.push(FilePlan {
                 file: &f.rel,
                 db: Some(&db.name),
+                table: Some(name),
                 stmts: plan_file(f, FileKind::Table, &target, charset)?,
             });
         }
@@ -68,6 +73,7 @@ fn plan<'a>(
             views.push(FilePlan {
                 file: &view.view_file.rel,
                 db: Some(&db.name),
+                table: None,
                 stmts: plan_file(&view.view_file, FileKind::View, &target, charset)?,
             });
         }
@@ -81,17 +87,33 @@ fn is_create(s: &str) -> bool {
 }
 
 /// Creates every database and table of the dump (views come after the data), once every
-/// schema file of the dump has been checked.
+/// schema file of the dump has been checked. With `deferred`, a table that does not exist
+/// yet is created without its plain secondary indexes, recorded there to be added after
+/// its rows.
 pub(crate) async fn create_tables(
     target: &TidbTarget,
     dump: &Dump,
     charset: &str,
+    deferred: Option<&DeferredIndexes>,
 ) -> Result<(), LightningError> {
-    let (tables, _) = plan(dump, charset)?;
-    for p in &tables {
+    let (mut tables, _) = plan(dump, charset)?;
+    for p in &mut tables {
+        if let (Some(d), Some(db), Some(table)) = (deferred, p.db, p.table) {
+            for (_, stmt) in &mut p.stmts {
+                if is_create_table(stmt) {
+                    if let Some(reduced) = d.plan_create(target, db, table, stmt).await? {
+                        *stmt = reduced;
+                    }
+                }
+            }
+        }
         exec_tolerant(target, p).await?;
     }
     Ok(())
+}
+
+fn is_create_table(s: &str) -> bool {
+    lightning_parser::analyze_ddl(s).is_ok_and(|a| a.kind == lightning_parser::DdlKind::CreateTable)
 }
 
 /// The `CREATE TABLE` files to run, by target name: the tables', then Dumpling's placeholder

@@ -1,6 +1,7 @@
 //! Importing one table: its chunks in parallel, each a reader thread feeding a writer.
 
 use crate::checkpoint::{self, Checkpoints, ChunkState};
+use crate::deferred::DeferredIndexes;
 use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::progress::Counters;
 use crate::reader::{read_chunk, ChunkRead, Formats};
@@ -41,6 +42,8 @@ pub(crate) struct Ctx {
     pub formats: Formats,
     pub refused: ErrorBudget,
     pub cp: Checkpoints,
+    /// Where secondary indexes deferred to the end of their table are recorded.
+    pub deferred: Option<DeferredIndexes>,
 }
 
 /// Rows and source bytes one table import wrote.
@@ -85,7 +88,14 @@ pub(crate) async fn import_table(
             skipped: true,
         });
     }
-    let res = import_table_inner(ctx.clone(), src, table, &name, cp).await;
+    let (db, table_name) = (table.db.clone(), table.name.clone());
+    let mut res = import_table_inner(ctx.clone(), src, table, &name, cp).await;
+    if let (Ok(_), Some(d)) = (&res, &ctx.deferred) {
+        // Before the table is marked finished: a kill here adds them on the next run.
+        if let Err(e) = d.add_missing(&ctx.target, &db, &table_name).await {
+            res = Err(e);
+        }
+    }
     match &res {
         Ok(_) => ctx.cp.save_status(&name, checkpoint::FINISHED).await?,
         Err(LightningError::Cancelled) => {}

@@ -1,6 +1,7 @@
 //! One import task from start to summary.
 
 use crate::checkpoint::Checkpoints;
+use crate::deferred::DeferredIndexes;
 use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::progress::Progress;
 use crate::reader::Formats;
@@ -125,8 +126,12 @@ pub async fn run_with_stop(
     let target = TidbTarget::connect(&connect_options(&cfg)).await?;
     tracing::info!(version = %target.version(), "connected to the target");
     let charset = cfg.mydumper.character_set.clone();
+    let defer = cfg.tikv_importer.add_index_by_sql() && !cfg.mydumper.no_schema;
+    let deferred =
+        DeferredIndexes::open(&target, &cfg.lightning.task_info_schema_name, defer).await?;
     if !cfg.mydumper.no_schema {
-        schema::create_tables(&target, &dump, &charset).await?;
+        let d = deferred.as_ref().filter(|_| defer);
+        schema::create_tables(&target, &dump, &charset, d).await?;
     }
 
     // Load every target table, then check the ones that must be empty are. Upstream's tidb
@@ -182,6 +187,7 @@ pub async fn run_with_stop(
             store,
             enabled: cfg.checkpoint.enable,
         },
+        deferred,
     });
 
     let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));

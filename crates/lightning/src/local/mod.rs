@@ -114,7 +114,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     tracing::info!(version = %target.version(), "connected to TiDB");
     let charset = cfg.mydumper.character_set.clone();
     if !cfg.mydumper.no_schema {
-        schema::create_tables(&target, &dump, &charset).await?;
+        schema::create_tables(&target, &dump, &charset, None).await?;
     }
     let cluster = Cluster::from_config(&cfg)
         .await
