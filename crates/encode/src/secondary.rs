@@ -79,6 +79,59 @@ fn definitions(toks: &[(usize, Tok)]) -> Option<Vec<Definition<'_>>> {
     None
 }
 
+/// Where the column list opens in what follows `KEY name`, if that is exactly
+/// `[USING BTREE|HASH] (…)` plus index options: the definition runs later as `ALTER TABLE
+/// … ADD` text without the `CREATE` having checked it, so nothing else may ride along.
+fn index_shape(rest: &[(usize, Tok)]) -> Option<usize> {
+    let using = |i: usize| {
+        rest.get(i).is_some_and(|t| is_kw(&t.1, "USING"))
+            && rest
+                .get(i + 1)
+                .is_some_and(|t| is_kw(&t.1, "BTREE") || is_kw(&t.1, "HASH"))
+    };
+    let open = if using(0) { 2 } else { 0 };
+    if rest.get(open)?.1 != Tok::Punct('(') {
+        return None;
+    }
+    let (mut i, mut depth) = (open, 0);
+    loop {
+        match rest.get(i)?.1 {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+        if depth == 0 {
+            break;
+        }
+    }
+    while i < rest.len() {
+        let t = &rest[i].1;
+        let next = |k: usize| rest.get(i + k).map(|t| &t.1);
+        i += if using(i) {
+            2
+        } else if is_kw(t, "COMMENT") && matches!(next(1), Some(Tok::Str(_))) {
+            2
+        } else if is_kw(t, "KEY_BLOCK_SIZE") {
+            let eq = usize::from(next(1) == Some(&Tok::Punct('=')));
+            if !matches!(next(1 + eq), Some(Tok::Num(_))) {
+                return None;
+            }
+            2 + eq
+        } else if ["VISIBLE", "INVISIBLE", "IGNORED"]
+            .iter()
+            .any(|k| is_kw(t, k))
+        {
+            1
+        } else if is_kw(t, "NOT") && next(1).is_some_and(|t| is_kw(t, "IGNORED")) {
+            2
+        } else {
+            return None;
+        };
+    }
+    Some(open)
+}
+
 /// `sql` (one `CREATE TABLE`) without its deferrable indexes, and those indexes; `None`
 /// when it has none. Deferred are named, table-level `KEY`/`INDEX` definitions written
 /// without comments, except one leading with the AUTO_INCREMENT column (the server wants
@@ -118,11 +171,10 @@ pub fn split_secondary_indexes(sql: &str) -> Option<(String, Vec<SecondaryIndex>
             continue;
         }
         let Some(name) = name_of(name) else { continue };
-        let first_column = rest
-            .iter()
-            .position(|t| t.1 == Tok::Punct('('))
-            .and_then(|p| rest.get(p + 1))
-            .and_then(|t| name_of(&t.1));
+        let Some(open) = index_shape(rest) else {
+            continue;
+        };
+        let first_column = rest.get(open + 1).and_then(|t| name_of(&t.1));
         if first_column.is_some_and(|c| auto_column.is_some_and(|a| a.eq_ignore_ascii_case(c))) {
             continue;
         }
@@ -181,13 +233,19 @@ mod tests {
 
     #[test]
     fn several_indexes_with_strings_and_nesting() {
-        let sql = "CREATE TABLE t (a int, b varchar(10), c int, INDEX ia (a, b(3)) COMMENT 'x, (y', KEY ic (c), UNIQUE KEY ub (b))";
+        let sql = "CREATE TABLE t (a int, b varchar(10), c int, INDEX ia (a, b(3)) COMMENT 'x, (y', KEY ic USING HASH (c) KEY_BLOCK_SIZE=8 NOT IGNORED, UNIQUE KEY ub (b))";
         let (rest, ix) = names(sql).unwrap();
         assert_eq!(
             rest,
             "CREATE TABLE t (a int, b varchar(10), c int, UNIQUE KEY ub (b))"
         );
-        assert_eq!(ix, ["INDEX ia (a, b(3)) COMMENT 'x, (y'", "KEY ic (c)"]);
+        assert_eq!(
+            ix,
+            [
+                "INDEX ia (a, b(3)) COMMENT 'x, (y'",
+                "KEY ic USING HASH (c) KEY_BLOCK_SIZE=8 NOT IGNORED"
+            ]
+        );
     }
 
     #[test]
@@ -203,6 +261,11 @@ mod tests {
             "CREATE TABLE t (KEY k (a), a int)",
             "CREATE TABLE t (a int, /* c */ KEY k (a))",
             "CREATE TABLE t LIKE u",
+            // Only index options may follow the columns: this runs as ALTER text later.
+            "CREATE TABLE t (a int, KEY k (a) REMOVE PARTITIONING)",
+            "CREATE TABLE t (a int, KEY k (a) PARTITION BY HASH (a))",
+            "CREATE TABLE t (a int, KEY k a)",
+            "CREATE TABLE t (a int, KEY k (a) KEY_BLOCK_SIZE = x)",
         ] {
             assert_eq!(names(sql), None, "{sql}");
         }
