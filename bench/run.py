@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Whole-run benchmark of the logical backend: tidb-lightning --backend tidb vs myloader.
 
-Builds a source database in a private MariaDB (a sysbench-shaped table plus a wide
-many-types table, about 1 GB of dump by default), dumps it once with mydumper, then
-imports the same dump into the same server alternately with `tidb-lightning --backend
-tidb` and `myloader -t N` at equal concurrency, verifying every table's row count and
-CHECKSUM TABLE after each run. Prints per run: wall MB/s (dump bytes / wall seconds), the
-server's CPU seconds, dump MB per server CPU-second, the loader's own CPU seconds and peak
-RSS; then the medians and the lightning/myloader ratio.
+Builds a source database in a private MariaDB (`--tables` sysbench-shaped tables plus a
+wide many-types table, about 1 GB of dump by default), dumps it once with mydumper, then, for
+each connection count, imports the same dump into the same server alternately with
+`tidb-lightning --backend tidb` (`region-concurrency = N`, its default config otherwise:
+checkpoints on, default batch sizes) and `myloader -t N`, verifying every table's row
+count and CHECKSUM TABLE (and its indexes) after each run. Prints per run: wall MB/s (dump
+bytes / wall seconds), the server's CPU seconds, dump MB per server CPU-second, the
+loader's own CPU seconds and peak RSS; then per connection count the medians and the
+lightning/myloader ratios.
 
-    python3 bench/run.py [--rows 4500000] [--types-rows 150000] [--runs 2] [--threads 4]
-                         [--batch-size 1MiB] [--batch-rows 65536] [--keep]
+    python3 bench/run.py [--rows 4500000] [--tables 4] [--types-rows 150000] [--runs 3] [--threads 2,4,8]
+                         [--importer-arg 'logical-import-batch-size = "1MiB"'] [--keep]
 """
 
 import argparse
@@ -51,15 +53,20 @@ def timed(cmd, server, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=4_500_000, help="rows of the sysbench-shaped table")
+    ap.add_argument("--rows", type=int, default=4_500_000, help="rows of the sysbench-shaped tables, in all")
+    ap.add_argument("--tables", type=int, default=4,
+                    help="sysbench-shaped tables (sysbench --tables); 1 = one table dominating the dump")
     ap.add_argument("--types-rows", type=int, default=150_000, help="rows of the many-types table")
-    ap.add_argument("--runs", type=int, default=2, help="runs per loader (alternating)")
-    ap.add_argument("--threads", type=int, default=4, help="myloader -t and lightning region-concurrency")
-    ap.add_argument("--batch-size", default="1MiB", help="[tikv-importer] logical-import-batch-size")
-    ap.add_argument("--batch-rows", type=int, default=65536, help="[tikv-importer] logical-import-batch-rows")
+    ap.add_argument("--runs", type=int, default=3, help="runs per loader and connection count (alternating)")
+    ap.add_argument("--threads", default="2,4,8",
+                    help="connection counts: myloader -t N and lightning region-concurrency = N")
+    ap.add_argument("--importer-arg", action="append", default=[],
+                    help="extra [tikv-importer] line for lightning, e.g. 'add-index-by-sql = false' (repeatable)")
+    ap.add_argument("--no-checkpoint", action="store_true", help="run lightning with [checkpoint] enable = false")
     ap.add_argument("--only", choices=["lightning", "lightning-insert", "myloader"], help="run one loader only")
     ap.add_argument("--with-insert", action="store_true",
                     help="also run lightning with logical-import-load-data = false (INSERT only)")
+    ap.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up import")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra mariadbd flag (repeatable)")
@@ -77,7 +84,8 @@ def main():
 
     t0 = time.monotonic()
     server.query(f"CREATE DATABASE {DB}")
-    gen.sysbench(DB, server, "sbtest1", args.rows)
+    for k in range(args.tables):
+        gen.sysbench(DB, server, f"sbtest{k + 1}", args.rows // args.tables, seed=k * args.rows)
     gen.many_types(DB, server, "types", args.types_rows)
     source = server.checksums(DB)
     dump = os.path.join(work, "dump")
@@ -86,42 +94,58 @@ def main():
     print(f"source built and dumped in {time.monotonic() - t0:.0f}s: {size / 1e6:.0f} MB of data files, "
           f"{sum(r for r, _ in source.values())} rows", flush=True)
 
-    configs = {}
-    for name, load in (("lightning", "true"), ("lightning-insert", "false")):
-        configs[name] = os.path.join(work, f"{name}.toml")
-        write_lightning_config(
-            configs[name], server, dump, f"{work}/{name}.log",
-            lightning=f"region-concurrency = {args.threads}",
-            importer=f'logical-import-batch-size = "{args.batch_size}"\n'
-                     f'logical-import-batch-rows = {args.batch_rows}\nlogical-import-load-data = {load}',
-        )
-    loaders = {
-        "lightning": [binary, "--config", configs["lightning"]],
-        "lightning-insert": [binary, "--config", configs["lightning-insert"]],
-        "myloader": ["myloader", *server.conn_args(), "-d", dump, "-t", str(args.threads)],
-    }
+    def source_indexes():
+        return server.query(
+            f"SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS "
+            f"WHERE TABLE_SCHEMA = '{DB}' ORDER BY 1, 2, 3")
+
+    indexes = source_indexes()
+    threads = [int(t) for t in args.threads.split(",")]
     order = [args.only] if args.only else ["lightning", "myloader"] + (["lightning-insert"] if args.with_insert else [])
-    results = {name: [] for name in order}
-    print(f"\n{'run':<20} {'wall s':>8} {'MB/s':>8} {'server CPU s':>13} {'MB/server-CPU-s':>16} {'own CPU s':>10} {'own/server':>11} {'peak RSS MiB':>13}")
-    for i in range(args.runs):
-        for name in (order if i % 2 == 0 else order[::-1]):
-            server.query(f"DROP DATABASE IF EXISTS {DB}")
-            wall, srv, own, rss = timed(loaders[name], server, os.path.join(work, f"{name}.out"))
-            got = server.checksums(DB)
-            if got != source:
-                sys.exit(f"{name} run {i + 1}: imported data differs from the source: {got} vs {source}")
-            results[name].append((wall, srv, own, rss))
-            print(f"{name + ' #' + str(i + 1):<20} {wall:>8.1f} {size / 1e6 / wall:>8.2f} {srv:>13.1f} "
-                  f"{size / 1e6 / srv:>16.2f} {own:>10.1f} {own / srv:>10.1%} {rss:>13.0f}  checksums OK", flush=True)
+    results = {(n, t): [] for t in threads for n in order}
+
+    def loader(name, t):
+        if name == "myloader":
+            return ["myloader", *server.conn_args(), "-d", dump, "-t", str(t)]
+        config = os.path.join(work, f"{name}-{t}.toml")
+        importer = list(args.importer_arg) + (["logical-import-load-data = false"] if name == "lightning-insert" else [])
+        write_lightning_config(config, server, dump, f"{work}/{name}.log", lightning=f"region-concurrency = {t}",
+                               importer="\n".join(importer),
+                               checkpoint=None if args.no_checkpoint else os.path.join(work, f"{name}-{t}.cp"))
+        return [binary, "--config", config]
+
+    if not args.no_warmup:
+        # The first import after building the source runs slow (the server is still purging
+        # and flushing): one untimed run first.
+        server.query(f"DROP DATABASE IF EXISTS {DB}")
+        timed(["myloader", *server.conn_args(), "-d", dump, "-t", str(threads[0])], server,
+              os.path.join(work, "warmup.out"))
+    print(f"\n{'run':<24} {'wall s':>8} {'MB/s':>8} {'server CPU s':>13} {'MB/server-CPU-s':>16} {'own CPU s':>10} {'own/server':>11} {'peak RSS MiB':>13}")
+    for t in threads:
+        for i in range(args.runs):
+            for name in (order if i % 2 == 0 else order[::-1]):
+                server.query(f"DROP DATABASE IF EXISTS {DB}")
+                wall, srv, own, rss = timed(loader(name, t), server, os.path.join(work, f"{name}.out"))
+                got = server.checksums(DB)
+                if got != source:
+                    sys.exit(f"{name} -t {t} run {i + 1}: imported data differs from the source: {got} vs {source}")
+                if source_indexes() != indexes:
+                    sys.exit(f"{name} -t {t} run {i + 1}: the imported indexes differ from the source's")
+                results[(name, t)].append((wall, srv, own, rss))
+                label = f"{name} -t {t} #{i + 1}"
+                print(f"{label:<24} {wall:>8.1f} {size / 1e6 / wall:>8.2f} {srv:>13.1f} "
+                      f"{size / 1e6 / srv:>16.2f} {own:>10.1f} {own / srv:>10.1%} {rss:>13.0f}  checksums OK", flush=True)
 
     print()
-    med = {n: [statistics.median(x[k] for x in r) for k in range(4)] for n, r in results.items()}
-    for n, (wall, srv, own, rss) in med.items():
-        print(f"median {n:<16} {size / 1e6 / wall:8.2f} MB/s  {size / 1e6 / srv:6.2f} MB/server-CPU-s  "
+    med = {k: [statistics.median(x[j] for x in r) for j in range(4)] for k, r in results.items()}
+    for (n, t), (wall, srv, own, rss) in med.items():
+        print(f"median {n + ' -t ' + str(t):<22} {size / 1e6 / wall:8.2f} MB/s  {size / 1e6 / srv:6.2f} MB/server-CPU-s  "
               f"own CPU {own / srv:6.1%} of server's  peak RSS {rss:.0f} MiB")
-    if "lightning" in med and "myloader" in med:
-        print(f"lightning / myloader wall throughput: {med['myloader'][0] / med['lightning'][0]:.2f}x; "
-              f"MB per server CPU-second: {med['myloader'][1] / med['lightning'][1]:.2f}x")
+    for t in threads:
+        if ("lightning", t) in med and ("myloader", t) in med:
+            lt, my = med[("lightning", t)], med[("myloader", t)]
+            print(f"{t} connections: lightning / myloader wall throughput {my[0] / lt[0]:.2f}x; "
+                  f"MB per server CPU-second {my[1] / lt[1]:.2f}x; lightning's own CPU {lt[2] / lt[1]:.1%} of the server's")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -2,17 +2,18 @@
 tools then dump real data: a sysbench-shaped table and a wide many-types table."""
 
 
-def sysbench(db, server, table, rows):
-    """`table` as sysbench creates it, with `rows` rows of pseudo-random content."""
+def sysbench(db, server, table, rows, seed=0):
+    """`table` as sysbench creates it, with `rows` rows of pseudo-random content (another
+    `seed`, other content)."""
     server.query(f"""USE `{db}`;
         CREATE TABLE `{db}`.`{table}` (
           id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0,
           c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '',
           PRIMARY KEY (id), KEY k_1 (k));
         INSERT INTO `{db}`.`{table}` (id, k, c, pad)
-        SELECT seq, FLOOR(RAND(seq) * {max(rows, 1)}),
-               SUBSTRING(REPEAT(CONCAT(LPAD(FLOOR(RAND(seq*7)*99999999999),11,'0'), '-'), 12), 1, 119),
-               SUBSTRING(REPEAT(CONCAT(LPAD(FLOOR(RAND(seq*13)*99999999999),11,'0'), '-'), 6), 1, 59)
+        SELECT seq, FLOOR(RAND(seq + {seed}) * {max(rows, 1)}),
+               SUBSTRING(REPEAT(CONCAT(LPAD(FLOOR(RAND(seq*7 + {seed})*99999999999),11,'0'), '-'), 12), 1, 119),
+               SUBSTRING(REPEAT(CONCAT(LPAD(FLOOR(RAND(seq*13 + {seed})*99999999999),11,'0'), '-'), 6), 1, 59)
         FROM seq_1_to_{rows};""")
 
 

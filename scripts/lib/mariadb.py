@@ -96,9 +96,10 @@ class MariaDB:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def write_lightning_config(path, server, dump, log, lightning="", importer=""):
+def write_lightning_config(path, server, dump, log, lightning="", importer="", checkpoint=None):
     """Writes a tidb-lightning config importing `dump` into `server` with the tidb backend;
-    `lightning` and `importer` are extra lines for those sections."""
+    `lightning` and `importer` are extra lines for those sections; `checkpoint` is a file
+    checkpoint path (default: checkpoints off)."""
     with open(path, "w") as f:
         f.write(f"""[lightning]
 level = "info"
@@ -116,5 +117,4 @@ port = {server.port}
 user = "root"
 
 [checkpoint]
-enable = false
-""")
+""" + (f'enable = true\ndriver = "file"\ndsn = "{checkpoint}"\n' if checkpoint else "enable = false\n"))

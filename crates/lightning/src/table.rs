@@ -2,7 +2,7 @@
 
 use crate::checkpoint::{self, Checkpoints, ChunkState};
 use crate::deferred::DeferredIndexes;
-use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, FairSlots, StopFlag};
 use crate::progress::Counters;
 use crate::reader::{read_chunk, ChunkRead, Formats};
 use crate::LightningError;
@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 /// Encoded statements buffered between a chunk's reader and its writer: with batches of
@@ -30,11 +30,14 @@ const CHANNEL_UNITS: usize = 4;
 /// key-less table records it around every batch, see `checkpoint`).
 const KEYED_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Hands each table import its [`FairSlots`] key.
+static NEXT_SLOT_KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// What every table import shares.
 pub(crate) struct Ctx {
     pub cfg: Arc<lightning_config::Config>,
     pub target: TidbTarget,
-    pub region: Semaphore,
+    pub region: FairSlots,
     pub io: BlockingSemaphore,
     pub stop: Arc<StopFlag>,
     pub counters: Arc<Counters>,
@@ -67,6 +70,8 @@ struct TableJob {
     resumed: bool,
     /// For a table without unique key: held across "record in flight, send, record done".
     serial: tokio::sync::Mutex<()>,
+    /// Names the table to [`FairSlots`].
+    slot_key: usize,
 }
 
 /// Imports every chunk of `src` into `table`, resuming from its checkpoint. A failure other
@@ -205,6 +210,7 @@ async fn import_table_inner(
         keyed,
         resumed: cp.engines.contains_key(&checkpoint::ENGINE),
         serial: tokio::sync::Mutex::new(()),
+        slot_key: NEXT_SLOT_KEY.fetch_add(1, Ordering::Relaxed),
     });
     let mut set = JoinSet::new();
     for chunk in chunks {
@@ -278,7 +284,7 @@ async fn import_chunk(
     chunk: Chunk,
     mut st: ChunkState,
 ) -> Result<(u64, u64), LightningError> {
-    let _permit = crate::limits::permit(&ctx.region, &ctx.stop).await?;
+    let _permit = ctx.region.acquire(job.slot_key, &ctx.stop).await?;
     let table = job.table.clone();
     let key = ChunkKey {
         path: chunk.file.rel.clone(),

@@ -2,7 +2,7 @@
 
 use crate::checkpoint::Checkpoints;
 use crate::deferred::DeferredIndexes;
-use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, StopFlag};
+use crate::limits::{join_all, BlockingSemaphore, ErrorBudget, FairSlots, StopFlag};
 use crate::progress::Progress;
 use crate::reader::Formats;
 use crate::table::{import_table, Ctx};
@@ -169,7 +169,7 @@ pub async fn run_with_stop(
     let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
     let ctx = Arc::new(Ctx {
         target: target.clone(),
-        region: Semaphore::new(cfg.lightning.region_concurrency.max(1)),
+        region: FairSlots::new(cfg.lightning.region_concurrency),
         io: BlockingSemaphore::new(cfg.lightning.io_concurrency),
         stop: stop.clone(),
         counters: progress.counters().clone(),

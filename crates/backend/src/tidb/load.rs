@@ -123,16 +123,15 @@ pub fn write_load_field(out: &mut Vec<u8>, field: Field<'_>) {
     }
     let bytes = field.bytes;
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = match b {
-            b'\\' => b'\\',
+    // Runs without a byte to escape are copied whole (the hot path of an import).
+    for i in memchr::memchr3_iter(b'\\', b'\t', b'\n', bytes) {
+        let esc = match bytes[i] {
             b'\t' => b't',
             b'\n' => b'n',
-            _ => continue,
+            _ => b'\\',
         };
         out.extend_from_slice(&bytes[start..i]);
-        out.push(b'\\');
-        out.push(esc);
+        out.extend_from_slice(&[b'\\', esc]);
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
