@@ -108,9 +108,7 @@ fn index_shape(rest: &[(usize, Tok)]) -> Option<usize> {
     while i < rest.len() {
         let t = &rest[i].1;
         let next = |k: usize| rest.get(i + k).map(|t| &t.1);
-        i += if using(i) {
-            2
-        } else if is_kw(t, "COMMENT") && matches!(next(1), Some(Tok::Str(_))) {
+        i += if using(i) || (is_kw(t, "COMMENT") && matches!(next(1), Some(Tok::Str(_)))) {
             2
         } else if is_kw(t, "KEY_BLOCK_SIZE") {
             let eq = usize::from(next(1) == Some(&Tok::Punct('=')));
