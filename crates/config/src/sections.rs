@@ -143,7 +143,8 @@ pub struct TikvImporter {
     /// Write bandwidth limit per TiKV store; 0 = unlimited.
     #[serde(deserialize_with = "size::deserialize")]
     pub store_write_bwlimit: u64,
-    /// Max bytes per INSERT statement of the tidb backend (default 96 KiB).
+    /// Max bytes per INSERT statement or load batch of the tidb backend (default 1 MiB;
+    /// upstream's is 96 KiB).
     #[serde(deserialize_with = "size::deserialize")]
     pub logical_import_batch_size: u64,
     /// Max rows per INSERT statement of the tidb backend (default 65536).
@@ -187,7 +188,7 @@ impl Default for TikvImporter {
             engine_mem_cache_size: 512 * MIB,
             local_writer_mem_cache_size: 128 * MIB,
             store_write_bwlimit: 0,
-            logical_import_batch_size: 96 * KIB,
+            logical_import_batch_size: MIB,
             logical_import_batch_rows: 65536,
             logical_import_prep_stmt: false,
             logical_import_load_data: true,

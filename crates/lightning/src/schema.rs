@@ -36,7 +36,10 @@ fn plan<'a>(
             Some(f) => plan_file(f, FileKind::Database, &target, charset)?,
             None => Vec::new(),
         };
-        let stmts = if stmts.iter().any(|(_, s)| is_create(s)) {
+        let stmts = if stmts
+            .iter()
+            .any(|(_, s)| is_kind(s, lightning_parser::DdlKind::CreateDatabase))
+        {
             stmts
         } else {
             // No file, or one without its CREATE (only SETs, or empty): create it by name.
@@ -81,9 +84,8 @@ fn plan<'a>(
     Ok((tables, views))
 }
 
-fn is_create(s: &str) -> bool {
-    lightning_parser::analyze_ddl(s)
-        .is_ok_and(|a| a.kind == lightning_parser::DdlKind::CreateDatabase)
+fn is_kind(s: &str, kind: lightning_parser::DdlKind) -> bool {
+    lightning_parser::analyze_ddl(s).is_ok_and(|a| a.kind == kind)
 }
 
 /// Creates every database and table of the dump (views come after the data), once every
@@ -100,7 +102,7 @@ pub(crate) async fn create_tables(
     for p in &mut tables {
         if let (Some(d), Some(db), Some(table)) = (deferred, p.db, p.table) {
             for (_, stmt) in &mut p.stmts {
-                if is_create_table(stmt) {
+                if is_kind(stmt, lightning_parser::DdlKind::CreateTable) {
                     if let Some(reduced) = d.plan_create(target, db, table, stmt).await? {
                         *stmt = reduced;
                     }
@@ -110,10 +112,6 @@ pub(crate) async fn create_tables(
         exec_tolerant(target, p).await?;
     }
     Ok(())
-}
-
-fn is_create_table(s: &str) -> bool {
-    lightning_parser::analyze_ddl(s).is_ok_and(|a| a.kind == lightning_parser::DdlKind::CreateTable)
 }
 
 /// The `CREATE TABLE` files to run, by target name: the tables', then Dumpling's placeholder
