@@ -112,6 +112,31 @@ fn cases() -> Vec<Case> {
     let endless = long(b"a,b\n1,a\n2,", 4 << 20);
     let mut under = long(b"INSERT INTO `t` VALUES (1,'a'),(2,'b", 1000 << 10);
     under.extend_from_slice(b"');\n");
+    // A cap that is no power of two times the block: the reader's last growth stops short
+    // of what the parser asked for, and the row under the cap must still be seen whole.
+    const ODD_CAP: &str = "[mydumper]\nmax-row-size = \"900KiB\"\n";
+    let mut odd = long(b"INSERT INTO `t` VALUES (1,'a'),(2,'b", 800 << 10);
+    odd.extend_from_slice(&long(b"'),(3,'c", 300 << 10));
+    odd.extend_from_slice(b"');\n");
+    // Rows past the cap that do end: skipped and counted under max-error. Their bytes
+    // hold what could end them early: quotes, escapes, parentheses, separators, newlines.
+    const SKIP: &str = "[mydumper]\nmax-row-size = \"1MiB\"\n[lightning]\nmax-error = 2\n";
+    const SKIP_ONE: &str = "[mydumper]\nmax-row-size = \"1MiB\"\n[lightning]\nmax-error = 1\n";
+    let tricky = |quote: &str| -> Vec<u8> {
+        let piece = format!("){quote}{quote},\\{quote}\n(;");
+        piece.repeat((2 << 20) / piece.len()).into_bytes()
+    };
+    let mut long_sql = b"INSERT INTO `t` VALUES (1,'a'),(8,'".to_vec();
+    long_sql.extend_from_slice(&tricky("'"));
+    long_sql.extend_from_slice(b"'),(2,'b');\n");
+    let mut long_csv = b"a,b\n9,\"".to_vec();
+    long_csv.extend_from_slice(&tricky("\""));
+    long_csv.extend_from_slice(b"\"\n");
+    let mut two_long = b"INSERT INTO `t` VALUES (1,'a'),(8,'".to_vec();
+    two_long.extend_from_slice(&tricky("'"));
+    two_long.extend_from_slice(b"'),(9,'");
+    two_long.extend_from_slice(&tricky("'"));
+    two_long.extend_from_slice(b"'),(2,'b');\n");
     let mut many = b"INSERT INTO `t` VALUES (1,'a')".to_vec();
     for i in 2..200_000 {
         write!(many, ",({i},'row {i}')").expect("write");
@@ -336,6 +361,59 @@ fn cases() -> Vec<Case> {
             links: &[],
             extra: CAP,
             want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "a row under a max-row-size that is no power of two loads",
+            files: vec![("bad.t.1.sql", Some(odd))],
+            links: &[],
+            extra: ODD_CAP,
+            want: Want::Loads("1\ta\n2\tb\n3\tc"),
+        },
+        Case {
+            name: "rows past max-row-size that end are skipped within max-error",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(gzip(&long_sql))),
+                ("bad.t.2.csv.zst", Some(zstd(&long_csv))),
+            ],
+            links: &[],
+            extra: SKIP,
+            want: Want::Loads(T_ROWS),
+        },
+        Case {
+            name: "more rows past max-row-size than max-error allows",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(gzip(&two_long))),
+            ],
+            links: &[],
+            extra: SKIP_ONE,
+            want: fails(
+                1,
+                &[
+                    "bad.t.1.sql.gz: at byte 2097181",
+                    "max-row-size = 1048576",
+                    "room left under lightning.max-error",
+                ],
+                true,
+            ),
+        },
+        Case {
+            name: "an unterminated string past max-row-size, within max-error",
+            files: vec![
+                ("bad.t.1.sql", None),
+                ("bad.t.1.sql.gz", Some(gzip(&unterminated))),
+            ],
+            links: &[],
+            extra: SKIP,
+            want: fails(
+                1,
+                &[
+                    "bad.t.1.sql.gz: at byte",
+                    "unterminated string literal starting at byte 34, in the row starting at byte 31",
+                ],
+                true,
+            ),
         },
         Case {
             name: "a 70 MB row loads",

@@ -52,7 +52,7 @@ pub enum LightningError {
     #[error(transparent)]
     Backend(#[from] BackendError),
     /// More rows were refused than `max-error` allows.
-    #[error("{count} rows were refused (by the target, or by the encoder on the local backend), more than max-error = {limit} allows; first: {first}")]
+    #[error("{count} rows were refused (by the target, by the encoder on the local backend, or for their length), more than max-error = {limit} allows; first: {first}")]
     TooManyErrors {
         /// Rows refused so far.
         count: u64,

@@ -26,6 +26,11 @@ impl ErrorBudget {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).0
     }
 
+    /// True while one more refused row would stay within `max-error`.
+    pub(crate) fn has_room(&self) -> bool {
+        self.count() < self.max
+    }
+
     /// Records refused rows; an error once more than `max-error` were refused.
     pub(crate) fn refuse(&self, rows: Vec<RejectedRow>) -> Result<(), LightningError> {
         if rows.is_empty() {

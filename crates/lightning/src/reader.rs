@@ -1,9 +1,9 @@
 //! Reading one chunk: blocks from the file, rows from the parser, units from the
 //! backend's encoder, sent over a bounded channel to the writer (a blocking thread).
 
-use crate::limits::{BlockingSemaphore, StopFlag};
+use crate::limits::{BlockingSemaphore, ErrorBudget, StopFlag};
 use crate::LightningError;
-use lightning_backend::RowEncoder;
+use lightning_backend::{RejectedRow, RowEncoder};
 use lightning_config::Config;
 use lightning_parser::{ChunkParser, CsvOptions, CsvParser, RowBatch, SqlParser};
 use lightning_source::{Chunk, Compression, DataFormat};
@@ -56,6 +56,8 @@ pub(crate) struct ChunkRead<'a> {
     pub read_block_size: usize,
     /// `[mydumper] max-row-size`: the most bytes one row may span.
     pub max_row_size: usize,
+    /// `max-error` (type): a row past `max_row_size` that ends is skipped and counted here.
+    pub refused: &'a ErrorBudget,
     pub io: &'a BlockingSemaphore,
     pub stop: &'a StopFlag,
     /// `[mydumper] data-character-set`: the charset of text a file does not declare.
@@ -67,11 +69,13 @@ pub(crate) struct ChunkRead<'a> {
 }
 
 impl<'a> ChunkRead<'a> {
-    /// The read of `chunk` an import with `cfg` does, skipping rows through `skip_through`.
+    /// The read of `chunk` an import with `cfg` does, skipping rows through `skip_through`
+    /// and counting rows too long to read against `refused`.
     pub(crate) fn new(
         chunk: &'a Chunk,
         formats: &'a Formats,
         cfg: &'a Config,
+        refused: &'a ErrorBudget,
         io: &'a BlockingSemaphore,
         stop: &'a StopFlag,
         skip_through: u64,
@@ -81,6 +85,7 @@ impl<'a> ChunkRead<'a> {
             format: formats.of(chunk),
             read_block_size: cfg.mydumper.read_block_size as usize,
             max_row_size: cfg.mydumper.max_row_size as usize,
+            refused,
             io,
             stop,
             data_charset: &cfg.mydumper.data_character_set,
@@ -150,6 +155,13 @@ pub(crate) fn read_chunk<E: RowEncoder>(
     let mut batch = RowBatch::new();
     let mut units = Vec::new();
     let mut charset_known = false;
+    // `rescanned`: the parser re-read the held row in full since the last progress;
+    // `skipping`: a row past the cap is being dropped as it streams in.
+    let (mut rescanned, mut skipping) = (false, false);
+    let parse_err = |source| LightningError::Parse {
+        file: file.clone(),
+        source,
+    };
     loop {
         if job.stop.is_stopped() {
             return Err(LightningError::Cancelled);
@@ -191,13 +203,23 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             encoder.set_source_charset(declared.as_deref().unwrap_or(job.data_charset));
             charset_known = true;
         }
+        if skipping {
+            let s = parser.skip_row(&buf[start..], eof).map_err(parse_err)?;
+            let s = s.ok_or_else(|| {
+                LightningError::Internal(format!("{file}: lost the row being skipped"))
+            })?;
+            start += s.consumed;
+            if let Some(span) = s.row {
+                skipping = false;
+                refuse_long_row(&job, span, cap)?;
+            }
+            want = block;
+            continue;
+        }
         let had_rows = !batch.is_empty();
         let consumed = parser
             .parse(&buf[start..], eof, &mut batch)
-            .map_err(|source| LightningError::Parse {
-                file: file.clone(),
-                source,
-            })?;
+            .map_err(parse_err)?;
         start += consumed;
         if drop_header {
             batch.columns = None;
@@ -229,21 +251,44 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             // A row longer than what we hold: read more before parsing again, up to the cap.
             let pending = buf.len() - start;
             if !eof && pending >= cap {
-                return Err(LightningError::Parse {
-                    file: file.clone(),
-                    source: lightning_parser::ParseError {
+                if !rescanned {
+                    // The parser may not have looked at all of it (it waits for twice
+                    // what it saw last); it gets no more, so it looks now.
+                    parser.rescan();
+                    rescanned = true;
+                    continue;
+                }
+                // Past the cap: with room under `max-error`, drop the row as it streams
+                // in and count it; without, or when it is no row, fail here.
+                let skipped = if job.refused.has_room() {
+                    parser.skip_row(&buf[start..], false).map_err(parse_err)?
+                } else {
+                    None
+                };
+                let Some(s) = skipped else {
+                    return Err(parse_err(lightning_parser::ParseError {
                         offset: parser.pos(),
                         line: None,
                         message: format!(
                             "the row starting here runs past {pending} bytes without ending, \
                              more than mydumper.max-row-size = {cap} allows (an unterminated \
-                             string or quoted field, or a row too long to import)"
+                             string or quoted field, or a row too long to import; while there is \
+                             room left under lightning.max-error, a long row that ends is \
+                             skipped instead)"
                         ),
-                    },
-                });
+                    }));
+                };
+                start += s.consumed;
+                skipping = s.row.is_none();
+                if let Some(span) = s.row {
+                    refuse_long_row(&job, span, cap)?;
+                }
+                want = block;
+                continue;
             }
             want = (pending.max(block) * 2).min(cap + block);
         } else {
+            rescanned = false;
             want = block;
         }
     }
@@ -252,6 +297,29 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             .map_err(|_| LightningError::Cancelled)?;
     }
     Ok(read_total)
+}
+
+/// Counts a row skipped for its length, spanning `span` of the file, against
+/// `max-error`, unless an earlier run already passed it.
+fn refuse_long_row(
+    job: &ChunkRead<'_>,
+    span: (u64, u64),
+    cap: usize,
+) -> Result<(), LightningError> {
+    let (from, to) = span;
+    if to <= job.skip_through {
+        return Ok(());
+    }
+    job.refused.refuse(vec![RejectedRow {
+        file: job.chunk.file.rel.clone(),
+        end_offset: to,
+        code: 0,
+        message: format!(
+            "the row of {} bytes starting at byte {from} is longer than \
+             mydumper.max-row-size = {cap}; skipped",
+            to - from
+        ),
+    }])
 }
 
 /// The charset of the last `SET NAMES x` (bare or in a `/*!40101 … */` comment) before the

@@ -306,7 +306,15 @@ async fn import_chunk(
     let end = chunk.end;
     let producer = tokio::task::spawn_blocking(move || {
         let c = &reader_ctx;
-        let job = ChunkRead::new(&chunk, &c.formats, &c.cfg, &c.io, &c.stop, skip_through);
+        let job = ChunkRead::new(
+            &chunk,
+            &c.formats,
+            &c.cfg,
+            &c.refused,
+            &c.io,
+            &c.stop,
+            skip_through,
+        );
         read_chunk(job, &mut encoder, &tx)
     });
     let mut dirty = false;

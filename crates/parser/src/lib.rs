@@ -47,6 +47,15 @@ pub use row::{Field, FieldKind, Row, RowBatch};
 pub use sql::SqlParser;
 pub use statements::{split_statement_bytes, split_statements, split_statements_at};
 
+/// What one [`ChunkParser::skip_row`] call did with its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// Bytes of the input consumed; the caller drops them and passes the rest next time.
+    pub consumed: usize,
+    /// Absolute `(start, end)` offsets of the skipped row, once its end was reached.
+    pub row: Option<(u64, u64)>,
+}
+
 /// A malformed input: where it is and what was expected there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("at byte {offset}{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
@@ -72,4 +81,15 @@ pub trait ChunkParser: Send {
 
     /// Absolute offset of the next byte to consume.
     fn pos(&self) -> u64;
+
+    /// Forgets how far an incomplete row reached, so the next `parse` scans all of it
+    /// again: for a caller that cannot give it more bytes than it holds now.
+    fn rescan(&mut self);
+
+    /// Discards the row at [`ChunkParser::pos`] as its bytes stream in, keeping none of
+    /// them: for a row longer than the caller may hold. Call again with the unconsumed
+    /// input plus more until [`Skipped::row`] is set; then `parse` goes on after the row.
+    /// `None` when the parser does not stand before a row (a header, or a statement
+    /// that is not one of rows). A row that never ends is an error at `eof`.
+    fn skip_row(&mut self, input: &[u8], eof: bool) -> Result<Option<Skipped>, ParseError>;
 }

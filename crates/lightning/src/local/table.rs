@@ -568,6 +568,7 @@ impl TableRun {
                 &chunk,
                 &ctx.formats,
                 &ctx.cfg,
+                &ctx.errors,
                 &ctx.io,
                 &ctx.stop,
                 start.pos,

@@ -3,12 +3,13 @@
 //! `\N` and configurable NULL markers, an optional header and empty lines skipped.
 
 mod record;
+mod skip;
 
 #[cfg(test)]
 mod tests;
 
 use crate::scan::{bom_len, count_newlines, first_duplicate, Halt, Resume, Src};
-use crate::{ChunkParser, ParseError, RowBatch};
+use crate::{ChunkParser, ParseError, RowBatch, Skipped};
 use record::Syntax;
 
 /// The `[mydumper.csv]` settings that decide how CSV bytes become fields.
@@ -103,6 +104,8 @@ pub struct CsvParser {
     bom_checked: bool,
     resume: Resume,
     scratch: RowBatch,
+    /// A record being skipped (see [`ChunkParser::skip_row`]).
+    skipping: Option<skip::RecordSkip>,
 }
 
 impl CsvParser {
@@ -121,6 +124,7 @@ impl CsvParser {
             bom_checked: start_offset != 0,
             resume: Resume::default(),
             scratch: RowBatch::new(),
+            skipping: None,
         }
     }
 
@@ -262,5 +266,13 @@ impl ChunkParser for CsvParser {
 
     fn pos(&self) -> u64 {
         self.pos
+    }
+
+    fn rescan(&mut self) {
+        self.resume.reset();
+    }
+
+    fn skip_row(&mut self, input: &[u8], eof: bool) -> Result<Option<Skipped>, ParseError> {
+        self.skip(input, eof)
     }
 }

@@ -7,9 +7,9 @@ use crate::{FieldKind, RowBatch};
 /// The options compiled for scanning: byte tables of where a field may stop.
 #[derive(Clone, Debug)]
 pub(crate) struct Syntax {
-    opts: CsvOptions,
+    pub(super) opts: CsvOptions,
     /// Bytes that may end or interrupt an unquoted field.
-    stop: [bool; 256],
+    pub(super) stop: [bool; 256],
     /// `\N` is the NULL marker and escapes are on: MySQL's `\N` handling applies.
     mysql_null: bool,
     /// The escape byte followed by `N` (`\N`).

@@ -8,13 +8,14 @@
 //! complete and consumes up to the end of the last one.
 
 mod lex;
+mod skip;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
 use crate::scan::{bom_len, count_newlines, show, Halt, Resume, Src, Step};
-use crate::{ChunkParser, ParseError, RowBatch};
+use crate::{ChunkParser, ParseError, RowBatch, Skipped};
 use lex::{
     insert_header, is_ident, is_skippable, skip_statement, skip_ws_comments, word_end,
     EOF_IN_INSERT, SKIPPABLE,
@@ -53,6 +54,8 @@ pub struct SqlParser {
     backslash_escapes: bool,
     bom_checked: bool,
     resume: Resume,
+    /// A row being skipped (see [`ChunkParser::skip_row`]).
+    skipping: Option<skip::RowSkip>,
 }
 
 impl SqlParser {
@@ -67,6 +70,7 @@ impl SqlParser {
             backslash_escapes: true,
             bom_checked: start_offset != 0,
             resume: Resume::default(),
+            skipping: None,
         }
     }
 
@@ -241,5 +245,13 @@ impl ChunkParser for SqlParser {
 
     fn pos(&self) -> u64 {
         self.pos
+    }
+
+    fn rescan(&mut self) {
+        self.resume.reset();
+    }
+
+    fn skip_row(&mut self, input: &[u8], eof: bool) -> Result<Option<Skipped>, ParseError> {
+        self.skip(input, eof)
     }
 }
