@@ -162,3 +162,26 @@ fn decode_keys_text_and_json() {
     let (ok, _) = ctl(&["kv", "decode", "7480000000000000645f72020300000000000030"]);
     assert!(!ok);
 }
+
+#[test]
+fn two_commands_or_an_unread_flag_are_usage_errors_not_dropped() {
+    for (args, needle) in [
+        (
+            &["--fetch-mode", "--checkpoint-remove", "all"][..],
+            "--checkpoint-remove and --fetch-mode",
+        ),
+        (
+            &["--import-engine", "u", "--switch-mode", "normal"][..],
+            "--switch-mode and --import-engine",
+        ),
+        (
+            &["--config", "/nonexistent.toml", "kv", "decode", "74"][..],
+            "kv reads no config file",
+        ),
+    ] {
+        let out = Command::new(CTL).args(args).output().expect("run ctl");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

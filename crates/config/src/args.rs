@@ -309,7 +309,12 @@ fn apply(cfg: &mut Config, given: &Given) -> Result<(), ConfigError> {
             "server-mode" => cfg.lightning.server_mode = v == "true",
             "check-only" => {
                 check_only_spec(&v).map_err(|e| bad(name, &v, e))?;
-                cfg.cli.check_only = Some(v);
+                // Running the pre-checks alone is not built: refuse rather than import.
+                return Err(bad(
+                    name,
+                    &v,
+                    "not supported yet: pre-checks run only as part of an import",
+                ));
             }
             "f" => cfg.mydumper.filter = values.clone(),
             _ => {}

@@ -75,7 +75,7 @@ pub struct Config {
 pub struct CliOnly {
     /// The `--config` file, when one was given.
     pub config_file: Option<std::path::PathBuf>,
-    /// `--check-only`: "default" or "rate,rows" (pre-checks only, no import).
+    /// `--check-only`: never set, the flag is refused until pre-checks can run alone.
     pub check_only: Option<String>,
 }
 

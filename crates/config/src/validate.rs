@@ -23,6 +23,7 @@ fn invalid(msg: impl Into<String>) -> ConfigError {
 impl Config {
     /// Checks ranges, enum values and combinations, and fills derived defaults. Idempotent.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
+        self.refuse_unbuilt()?;
         self.adjust_importer()?;
         self.adjust_lightning()?;
         self.adjust_mydumper()?;
@@ -37,6 +38,146 @@ impl Config {
         self.adjust_checkpoint()?;
         self.adjust_routes()?;
         self.adjust_conflict()
+    }
+
+    /// Upstream keys this build reads but cannot act on yet: any value other than the
+    /// one that matches what it does is refused (exit 2), naming the key, so that no
+    /// setting is silently ignored. Runs before derived values are filled, and accepts
+    /// those too (validation is idempotent).
+    fn refuse_unbuilt(&self) -> Result<(), ConfigError> {
+        let (l, t, m, d) = (
+            &self.lightning,
+            &self.tikv_importer,
+            &self.mydumper,
+            &self.tidb,
+        );
+        let physical = t.backend != Backend::Tidb;
+        let e = &l.max_error;
+        let limits = crate::MaxError::default();
+        let status = "the status server (HTTP API, /metrics, server mode) is not built yet";
+        let parallel = "parallel import (several instances into one table) is not built yet";
+        let post = "compaction after the import is not built";
+        let logs = "log files are not rotated: leave it at its default";
+        let unused = "this build has no code that reads it";
+        let checks: [(&str, bool, String, &str); 27] = [
+            ("tikv-importer.backend", t.backend != Backend::Importer, "importer".into(),
+             "tikv-importer is not built yet; use \"local\" (physical) or \"tidb\" (logical)"),
+            ("lightning.status-addr", l.status_addr.is_empty(), l.status_addr.clone(), status),
+            ("lightning.pprof-port", l.pprof_port == 0, l.pprof_port.to_string(), status),
+            ("lightning.server-mode", !l.server_mode, "true".into(), status),
+            ("lightning.max-size", l.max_size == 512, l.max_size.to_string(), logs),
+            ("lightning.max-days", l.max_days == 7, l.max_days.to_string(), logs),
+            ("lightning.max-backups", l.max_backups == 0, l.max_backups.to_string(), logs),
+            ("lightning.meta-schema-name",
+             matches!(l.meta_schema_name.as_str(), "" | "lightning_metadata"),
+             l.meta_schema_name.clone(), parallel),
+            ("lightning.max-error-records", l.max_error_records == -1,
+             l.max_error_records.to_string(), "deprecated upstream: use conflict.max-record-rows"),
+            ("lightning.max-error.syntax", e.syntax == limits.syntax, e.syntax.to_string(),
+             "syntax errors always stop the table, as upstream (only `type` is a budget)"),
+            ("lightning.max-error.charset", e.charset == limits.charset, e.charset.to_string(),
+             "only `type` is a budget in this build"),
+            ("lightning.max-error.conflict", e.conflict == limits.conflict, e.conflict.to_string(),
+             "deprecated upstream: use conflict.threshold"),
+            ("tikv-importer.parallel-import", !(t.parallel_import || t.incremental_import),
+             "true".into(), parallel),
+            ("tikv-importer.keyspace-name", t.keyspace_name.is_empty(), t.keyspace_name.clone(),
+             "keyspaces (API v2 key prefixes) are not built yet"),
+            ("tikv-importer.compress-kv-pairs", t.compress_kv_pairs.is_empty(),
+             t.compress_kv_pairs.clone(), "gRPC compression of KV pairs is not built yet"),
+            ("tikv-importer.region-check-backoff-limit", t.region_check_backoff_limit == 1800,
+             t.region_check_backoff_limit.to_string(), unused),
+            ("tikv-importer.block-size", matches!(t.block_size, 0 | 16384),
+             t.block_size.to_string(), "SST blocks have a fixed size in this build"),
+            ("tikv-importer.logical-import-prep-stmt", !t.logical_import_prep_stmt,
+             "true".into(), "the tidb backend sends literal statements (or LOAD DATA)"),
+            ("conflict.precheck-conflict-before-import",
+             !self.conflict.precheck_conflict_before_import, "true".into(),
+             "conflicts are detected while the engines are imported, not before"),
+            ("tidb.max-allowed-packet", d.max_allowed_packet == 64 << 20,
+             d.max_allowed_packet.to_string(),
+             "statements follow logical-import-batch-size; the server's own max_allowed_packet applies"),
+            ("tidb.log-level", d.log_level == "error", d.log_level.clone(),
+             "there is no embedded TiDB to log"),
+            ("tidb.build-stats-concurrency", matches!(d.build_stats_concurrency, 0 | 20),
+             d.build_stats_concurrency.to_string(), unused),
+            ("tidb.distsql-scan-concurrency", matches!(d.distsql_scan_concurrency, 0 | 15),
+             d.distsql_scan_concurrency.to_string(), unused),
+            ("tidb.index-serial-scan-concurrency",
+             matches!(d.index_serial_scan_concurrency, 0 | 20),
+             d.index_serial_scan_concurrency.to_string(), unused),
+            ("tidb.checksum-table-concurrency", matches!(d.checksum_table_concurrency, 0 | 2),
+             d.checksum_table_concurrency.to_string(), unused),
+            ("post-restore.compact", !self.post_restore.compact, "true".into(), post),
+            ("post-restore.level-1-compact", !self.post_restore.level_1_compact, "true".into(),
+             post),
+        ];
+        let more: [(&str, bool, String, &str); 6] = [
+            ("security.redact-info-log",
+             !self.security.redact_info_log
+                 && !d.security.as_ref().is_some_and(|s| s.redact_info_log),
+             "true".into(), "log redaction is not built yet"),
+            ("mydumper.source-id", m.source_id.is_empty(), m.source_id.clone(), parallel),
+            ("mydumper.batch-import-ratio",
+             m.batch_import_ratio == 0.0 || m.batch_import_ratio == 0.75,
+             m.batch_import_ratio.to_string(), "engines are cut at batch-size alone"),
+            ("mydumper.data-invalid-char-replace", m.data_invalid_char_replace == "\u{FFFD}",
+             m.data_invalid_char_replace.clone(), unused),
+            ("mydumper.ignore-data-columns", m.ignore_data_columns.is_empty(),
+             format!("{} rules", m.ignore_data_columns.len()), "dropping columns is not built yet"),
+            ("mydumper.data-character-set",
+             !physical || matches!(m.data_character_set.as_str(), "" | "binary"),
+             m.data_character_set.clone(),
+             "the local backend imports the source bytes as they are; only the tidb backend converts"),
+        ];
+        for (key, ok, value, why) in checks.into_iter().chain(more) {
+            if !ok {
+                return Err(ConfigError::value(
+                    key,
+                    value,
+                    format!("not supported: {why}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings upstream's own test configs set that have no effect in this build: they
+    /// are accepted, so those configs run, and each is named in a warning at start-up
+    /// (`key`, value, why). Every other inert key is refused by [`Config::validate`].
+    pub fn inert_settings(&self) -> Vec<(&'static str, String, &'static str)> {
+        let (l, t) = (&self.lightning, &self.tikv_importer);
+        let physical = t.backend != Backend::Tidb;
+        let mut out = Vec::new();
+        if physical && !matches!(l.index_concurrency, 0 | 2) {
+            out.push((
+                "lightning.index-concurrency",
+                l.index_concurrency.to_string(),
+                "each table in flight (table-concurrency) keeps one index engine open",
+            ));
+        }
+        if t.max_kv_pairs != 4096 {
+            out.push((
+                "tikv-importer.max-kv-pairs",
+                t.max_kv_pairs.to_string(),
+                "encoded rows go to the engine writers one by one, with no delivery batches",
+            ));
+        }
+        if t.send_kv_pairs != 32768 {
+            out.push((
+                "tikv-importer.send-kv-pairs",
+                t.send_kv_pairs.to_string(),
+                "deprecated upstream, where it has no effect either; send-kv-size applies",
+            ));
+        }
+        if t.duplicate_detection {
+            out.push((
+                "tikv-importer.duplicate-detection",
+                "true".into(),
+                "removed upstream; conflict.strategy decides what happens to duplicates",
+            ));
+        }
+        out
     }
 
     fn adjust_importer(&mut self) -> Result<(), ConfigError> {
@@ -453,12 +594,24 @@ impl Config {
                 "conflict.threshold cannot be set when conflict.strategy = \"error\"",
             ));
         }
-        c.max_record_rows =
-            if c.strategy == ConflictStrategy::Replace && imp.backend == Backend::Tidb {
-                0
-            } else {
-                c.threshold
-            };
+        let derived = if c.strategy == ConflictStrategy::Replace && imp.backend == Backend::Tidb {
+            0
+        } else {
+            c.threshold
+        };
+        // Upstream overwrites a user's value with a warning; we refuse it rather than
+        // ignore it (the derived value itself is accepted: validation is idempotent).
+        if c.max_record_rows >= 0 && c.max_record_rows != derived {
+            return Err(ConfigError::value(
+                "conflict.max-record-rows",
+                c.max_record_rows,
+                format!(
+                    "not supported: as upstream, the number of conflicts recorded follows \
+                     conflict.threshold ({derived} here); set that instead"
+                ),
+            ));
+        }
+        c.max_record_rows = derived;
         Ok(())
     }
 }

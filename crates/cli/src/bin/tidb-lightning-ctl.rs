@@ -71,6 +71,10 @@ fn main() -> std::process::ExitCode {
         _ => a,
     });
     let cli = Cli::parse_from(args);
+    if let Err(e) = one_command(&cli) {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -78,6 +82,38 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Usage errors (exit 2): more than one command, or a flag the command would not read.
+fn one_command(cli: &Cli) -> Result<(), String> {
+    let given = [
+        ("--checkpoint-dump", cli.checkpoint_dump.is_some()),
+        (
+            "--checkpoint-error-ignore",
+            cli.checkpoint_error_ignore.is_some(),
+        ),
+        (
+            "--checkpoint-error-destroy",
+            cli.checkpoint_error_destroy.is_some(),
+        ),
+        ("--checkpoint-remove", cli.checkpoint_remove.is_some()),
+        ("--switch-mode", cli.switch_mode.is_some()),
+        ("--fetch-mode", cli.fetch_mode),
+        ("--import-engine", cli.import_engine.is_some()),
+        ("--cleanup-engine", cli.cleanup_engine.is_some()),
+        ("kv", cli.command.is_some()),
+    ];
+    let named: Vec<&str> = given.iter().filter(|g| g.1).map(|g| g.0).collect();
+    if named.len() > 1 {
+        return Err(format!(
+            "give one command at a time, not {}",
+            named.join(" and ")
+        ));
+    }
+    if cli.command.is_some() && cli.config.is_some() {
+        return Err("kv reads no config file: drop --config".into());
+    }
+    Ok(())
 }
 
 /// The validated config at `path`, and a runtime to run a command with.

@@ -37,6 +37,10 @@ fn main() -> ExitCode {
     if let Some(f) = &log_file {
         eprintln!("Logging to {}", f.display());
     }
+    for (key, value, why) in cfg.inert_settings() {
+        tracing::warn!(key, value = %value, reason = why, "setting has no effect in this build");
+        eprintln!("tidb-lightning: warning: {key} = {value} has no effect: {why}");
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
