@@ -1,5 +1,7 @@
-"""tidb-lightning chart: every backend x data source x TLS mode renders, lints strictly,
-validates against the Kubernetes 1.30 schemas, has no duplicated key, and says what it must."""
+"""tidb-lightning chart: every backend (local, tidb) x data source x TLS mode renders, lints
+strictly, validates against the Kubernetes 1.30 schemas, has no duplicated key, says what it
+must, and publishes no status port, Service or Prometheus annotation (there is no status
+server yet)."""
 import itertools
 import subprocess
 import sys
@@ -8,9 +10,8 @@ import pathlib
 import pytest
 import yaml
 
-from conftest import (BACKENDS, IMPORTER, LIGHTNING, NAMESPACE, SOURCES, TLS, all_of, as_stream, container,
-                      docs, duplicate_keys, k8s_errors, lint, lightning_toml, lightning_values, one, render,
-                      render_notes, script_flags)
+from conftest import (BACKENDS, LIGHTNING, SOURCES, TLS, all_of, as_stream, container, docs, duplicate_keys,
+                      k8s_errors, lint, lightning_toml, lightning_values, one, render, render_notes, script_flags)
 
 MATRIX = list(itertools.product(BACKENDS, SOURCES, TLS))
 DATA_ROOT = "/var/lib/tidb-lightning"
@@ -29,9 +30,6 @@ def rendered_dir(tmp_path_factory):
     for backend, source, tls in MATRIX:
         text = as_stream(render(LIGHTNING, lightning_values(backend, source, tls)))
         (out / f"lightning-{backend}-{source}-tls_{tls}.yaml").write_text(text)
-    for tls in ("off", "cluster"):
-        v = {"tlsCluster": {"enabled": tls == "cluster"}}
-        (out / f"importer-tls_{tls}.yaml").write_text(as_stream(render(IMPORTER, v)))
     return out
 
 
@@ -108,10 +106,9 @@ def test_matrix(backend, source, tls):
     assert flags[:3] == ["--config=/etc/tidb-lightning/tidb-lightning.toml", "-d", "$data_dir"]
     assert f"--backend={backend}" in flags
     assert "--pd-urls=tc-pd.tidb:2379" in flags
-    assert "--status-addr=0.0.0.0:8289" in flags
     assert "--tidb-host=tc-tidb.tidb" in flags and "--tidb-port=4000" in flags and "--tidb-user=root" in flags
     assert ("--sorted-kv-dir=/var/lib/sorted-kv" in flags) == (backend == "local")
-    assert ("--importer=tc-importer.tidb:8287" in flags) == (backend == "importer")
+    assert not any(f.startswith(("--status-addr", "--importer", "--server-mode")) for f in flags)
     expected_dir = DATA_DIR[source]
     assert f'data_dir="$DATA_ROOT"' in script and (expected_dir == DATA_ROOT or expected_dir.rsplit("/", 1)[1] in script)
     assert data_flag not in flags
@@ -125,10 +122,9 @@ def test_matrix(backend, source, tls):
                                  "dsn": expected_dir + "/tidb_lightning_checkpoint.pb"}
     assert cfg["tidb"]["host"] == "tc-tidb.tidb" and cfg["tidb"]["port"] == 4000 and cfg["tidb"]["user"] == "root"
     assert cfg["tidb"]["pd-addr"] == "tc-pd.tidb:2379"
-    assert cfg["lightning"]["status-addr"] == "0.0.0.0:8289" and cfg["lightning"]["level"] == "info"
+    assert cfg["lightning"] == {"level": "info", "file": "-"}  # no status-addr
     assert ("sorted-kv-dir" in cfg["tikv-importer"]) == (backend == "local")
-    if backend == "importer":
-        assert cfg["tikv-importer"]["addr"] == "tc-importer.tidb:8287"
+    assert "addr" not in cfg["tikv-importer"]
 
     # TLS
     cluster_tls, client_tls = tls in ("cluster", "both"), tls in ("client", "both")
@@ -151,22 +147,17 @@ def test_matrix(backend, source, tls):
         # cluster TLS alone: the MySQL connection must not pick up the cluster certificate
         assert cfg["tidb"].get("tls") == ("false" if cluster_tls else None)
 
-    # Service and Prometheus
-    svc = one(objs, "Service")
-    assert svc["spec"]["type"] == "ClusterIP"
-    assert svc["spec"]["ports"] == [{"name": "status", "port": 8289, "targetPort": "status", "protocol": "TCP"}]
-    labels = job["spec"]["template"]["metadata"]["labels"]
-    assert all(labels[k] == v for k, v in svc["spec"]["selector"].items())
-    ann = job["spec"]["template"]["metadata"]["annotations"]
-    assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "8289"
-    assert ann["prometheus.io/path"] == "/metrics"
-    assert main["ports"] == [{"name": "status", "containerPort": 8289, "protocol": "TCP"}]
+    # no status server yet: no Service, no ports, no Prometheus annotations
+    assert all_of(objs, "Service") == []
+    assert sorted(o["kind"] for o in objs) == sorted(["ConfigMap", "Job"] + ["PersistentVolumeClaim"] * len(pvcs))
+    assert "ports" not in main
+    assert "annotations" not in job["spec"]["template"]["metadata"]
 
 
 def test_kubernetes_validate_cli(rendered_dir):
     """The same check from the command line, as the recipe runs it."""
     files = sorted(str(p) for p in rendered_dir.glob("*.yaml"))
-    assert len(files) == len(MATRIX) + 2
+    assert len(files) == len(MATRIX)
     exe = pathlib.Path(sys.executable).with_name("kubernetes-validate")
     r = subprocess.run([str(exe), "--strict", "-k", "1.30.0", "--quiet", *files], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -205,17 +196,40 @@ def test_local_source_with_user_node_selector_has_one_node_selector():
     assert spec["serviceAccountName"] == "lightning-irsa"
     assert spec["imagePullSecrets"] == [{"name": "regcred"}]
     assert container(spec, "tidb-lightning")["resources"]["limits"] == {"memory": "16Gi"}
-    assert pod["metadata"]["annotations"]["team"] == "dba"
-    assert pod["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    assert pod["metadata"]["annotations"] == {"team": "dba"}
     assert pod["metadata"]["labels"]["team"] == "dba"
 
 
-def test_user_annotation_overrides_chart_annotation_without_duplicate():
-    values = lightning_values(annotations={"prometheus.io/scrape": "false"})
+def test_no_status_port_service_or_prometheus_in_any_manifest(rendered_dir):
+    """tidb-lightning has no status HTTP server: nothing of the chart may point at one,
+    in any backend x source x TLS combination (nor in NOTES.txt)."""
+    files = sorted(rendered_dir.glob("lightning-*.yaml"))
+    assert len(files) == len(MATRIX)
+    for f in files:
+        text = f.read_text()
+        for banned in ("status-addr", "--status-addr", "prometheus.io", "containerPort", "ports:", "8289",
+                       "kind: Service", "/metrics", "server-mode", "pprof", "importer.tidb", ":8287"):
+            assert banned not in text, f"{banned!r} in {f.name}"
+        objs = [o for o in yaml.safe_load_all(text) if o]
+        assert all_of(objs, "Service") == []
+        for job in all_of(objs, "Job"):
+            tmpl = job["spec"]["template"]
+            assert "prometheus.io/scrape" not in (tmpl["metadata"].get("annotations") or {})
+            for c in tmpl["spec"]["containers"] + tmpl["spec"].get("initContainers", []):
+                assert "ports" not in c and "readinessProbe" not in c and "livenessProbe" not in c
+        assert "status-addr" not in lightning_toml(objs).get("lightning", {})
+    for source in SOURCES:
+        notes = render_notes(LIGHTNING, lightning_values(source=source))
+        assert "port-forward" not in notes and "svc/" not in notes and "8289" not in notes
+        assert "no status server" in notes
+
+
+def test_user_annotations_are_passed_through():
+    values = lightning_values(annotations={"team": "dba", "example.com/owner": "import"})
     text = as_stream(render(LIGHTNING, values))
     assert duplicate_keys(text) == []
     job = one(docs(render(LIGHTNING, values)), "Job")
-    assert job["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "false"
+    assert job["spec"]["template"]["metadata"]["annotations"] == {"team": "dba", "example.com/owner": "import"}
 
 
 @pytest.mark.parametrize("value,expected", [(False, "false"), ("false", "false"), ("true", "true")])
@@ -292,11 +306,9 @@ def test_adhoc_without_backup_name_uses_the_volume_root():
     assert cfg["checkpoint"]["dsn"] == DATA_ROOT + "/tidb_lightning_checkpoint.pb"
 
 
-def test_service_node_port_and_job_name():
-    values = lightning_values(service={"type": "NodePort", "nodePort": 30289}, jobName="import-2026")
-    objs = docs(render(LIGHTNING, values))
+def test_job_name():
+    objs = docs(render(LIGHTNING, lightning_values(jobName="import-2026")))
     assert k8s_errors(objs) == []
-    assert one(objs, "Service")["spec"]["ports"][0]["nodePort"] == 30289
     assert one(objs, "Job")["metadata"]["name"] == "import-2026"
 
 
@@ -311,3 +323,10 @@ def test_chart_metadata():
     major, minor, patch = chart["version"].split(".")
     assert all(p.isdigit() for p in (major, minor, patch))
     assert (LIGHTNING / "values.schema.json").is_file()
+    assert not (LIGHTNING / "templates" / "service.yaml").exists()
+
+
+def test_chart_defaults_offer_no_status_or_importer_values():
+    defaults = yaml.safe_load((LIGHTNING / "values.yaml").read_text())
+    assert not {"statusPort", "service", "importer"} & set(defaults)
+    assert defaults["backend"] == "local"

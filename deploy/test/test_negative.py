@@ -1,7 +1,8 @@
 """Values that must not render, each with a message that says what to fix."""
 import pytest
 
-from conftest import IMPORTER, LIGHTNING, SOURCES, chart_defaults, lightning_values, merge, render_error
+from conftest import (IMPORTER_NOT_BUILT, LIGHTNING, NO_STATUS_SERVER, SOURCES, chart_defaults, lightning_values,
+                      render_error)
 
 EXACTLY_ONE = "exactly one of dataSource.local, dataSource.remote or dataSource.adhoc must be set"
 
@@ -30,7 +31,74 @@ def test_three_data_sources():
 
 def test_unknown_backend():
     err = render_error(LIGHTNING, lightning_values(backend="importer-v2"))
-    assert "backend" in err and "local" in err and "tidb" in err and "importer" in err
+    assert "backend" in err and "local" in err and "tidb" in err
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+@pytest.mark.parametrize("tls", ["off", "both"])
+def test_importer_backend_is_refused(source, tls):
+    """tikv-importer is not built: `backend: importer` must not render, in any combination."""
+    err = render_error(LIGHTNING, lightning_values(backend="importer", source=source, tls=tls))
+    assert "backend: importer" in err and IMPORTER_NOT_BUILT in err
+
+
+def test_importer_backend_is_refused_as_a_set_string():
+    values = lightning_values()
+    values["backend"] = "importer"  # as --set backend=importer over the chart's values.yaml
+    assert IMPORTER_NOT_BUILT in render_error(LIGHTNING, values)
+
+
+def test_importer_address_is_refused():
+    err = render_error(LIGHTNING, lightning_values(importer={"address": "imp.tidb:8287"}))
+    assert "importer.address" in err and IMPORTER_NOT_BUILT in err
+
+
+def test_importer_backend_in_config_is_refused():
+    err = render_error(LIGHTNING, lightning_values(config='[tikv-importer]\nbackend = "importer"\n'))
+    assert "[tikv-importer] backend" in err and IMPORTER_NOT_BUILT in err
+
+
+@pytest.mark.parametrize("key,value", [("statusPort", 8289), ("service", {"type": "NodePort"}), ("service", {})])
+def test_status_values_are_refused(key, value):
+    """No status server, so no status port or Service: an old values file that still sets
+    them fails, naming the key, instead of being silently ignored."""
+    values = lightning_values()
+    values[key] = value
+    err = render_error(LIGHTNING, values)
+    assert key in err and NO_STATUS_SERVER in err
+
+
+@pytest.mark.parametrize("key", ["prometheus.io/scrape", "prometheus.io/port"])
+def test_prometheus_annotations_are_refused(key):
+    err = render_error(LIGHTNING, lightning_values(annotations={key: "true"}))
+    assert key in err and NO_STATUS_SERVER in err
+
+
+@pytest.mark.parametrize("line", ['status-addr = ":8289"', "pprof-port = 8289", "server-mode = true"])
+def test_status_keys_in_config_are_refused(line):
+    err = render_error(LIGHTNING, lightning_values(config=f"[lightning]\nlevel = \"info\"\n{line}\n"))
+    assert "[lightning] " + line.split(" ")[0] in err and NO_STATUS_SERVER in err
+
+
+@pytest.mark.parametrize("config,key", [
+    ('[tikv-importer]\nbackend = "tidb"\n', "[tikv-importer] backend"),
+    ('[tikv-importer]\nsorted-kv-dir = "/tmp/kv"\n', "[tikv-importer] sorted-kv-dir"),
+    ('[mydumper]\ndata-source-dir = "/elsewhere"\n', "[mydumper] data-source-dir"),
+    ('[tidb]\nhost = "other-tidb"\n', "[tidb] host"),
+    ('[tidb]\nport = 4001\n', "[tidb] port"),
+    ('[tidb]\nuser = "admin"\n', "[tidb] user"),
+    ('[tidb]\npd-addr = "pd:2379"\n', "[tidb] pd-addr"),
+])
+def test_config_keys_the_flags_would_override_are_refused(config, key):
+    """The start script passes these as flags, which tidb-lightning reads over the file:
+    a different value in `config` would be silently ignored, so it fails instead."""
+    err = render_error(LIGHTNING, lightning_values(backend="local", config=config))
+    assert key in err and "set by the chart as" in err
+
+
+def test_config_password_with_a_password_secret_is_refused():
+    values = lightning_values(targetTidbCluster={"secretName": "tidb-secret"}, config='[tidb]\npassword = "x"\n')
+    assert "[tidb] password" in render_error(LIGHTNING, values)
 
 
 def test_remote_without_secret_name():
@@ -114,7 +182,4 @@ def test_fail_fast_must_be_a_boolean():
     assert "failFast" in render_error(LIGHTNING, lightning_values(failFast=1))
 
 
-def test_importer_chart_rejects_bad_values():
-    assert "storage" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"storage": "lots"}))
-    assert "clusterName" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"clusterName": ""}))
-    assert "config: not valid TOML" in render_error(IMPORTER, merge(chart_defaults(IMPORTER), {"config": "= 1"}))
+# The tikv-importer chart refuses every render: see test_importer_chart.py.

@@ -237,7 +237,6 @@ def test_flags_reach_the_binary(stub, tmp_path):
         "--backend=local",
         "--sorted-kv-dir=/var/lib/sorted-kv",
         "--pd-urls=tc-pd.tidb:2379",
-        "--status-addr=0.0.0.0:8289",
         "--tidb-host=tc-tidb.tidb",
         "--tidb-port=4000",
         "--tidb-user=lightning",
@@ -246,12 +245,12 @@ def test_flags_reach_the_binary(stub, tmp_path):
     assert "s3cret" not in r.stdout + r.stderr  # the logged command line leaves the password out
 
 
-def test_importer_backend_flags(stub, tmp_path):
-    r = run_start(start_script(backend="importer"), stub("true", 0))
+def test_tidb_backend_flags(stub, tmp_path):
+    r = run_start(start_script(backend="tidb"), stub("true", 0))
     assert r.returncode == 0, r.stdout + r.stderr
     args = (tmp_path / "args").read_text().splitlines()
-    assert "--importer=tc-importer.tidb:8287" in args and "--backend=importer" in args
-    assert not any(a.startswith("--sorted-kv-dir") for a in args)
+    assert "--backend=tidb" in args
+    assert not any(a.startswith(("--sorted-kv-dir", "--importer", "--status-addr")) for a in args)
 
 
 def test_fail_fast_true_exits_with_the_failure(stub):
@@ -259,11 +258,28 @@ def test_fail_fast_true_exits_with_the_failure(stub):
     assert r.returncode == 3
 
 
+# The flags tidb-lightning-ctl has (crates/cli/src/bin/tidb-lightning-ctl.rs); it has no -d.
+CTL_FLAGS = {"--config", "--checkpoint-dump", "--checkpoint-error-ignore", "--checkpoint-error-destroy",
+             "--checkpoint-remove", "--switch-mode", "--fetch-mode", "--import-engine", "--cleanup-engine"}
+CTL_COMMANDS = CTL_FLAGS - {"--config"}
+
+
 def test_fail_fast_false_keeps_the_pod_alive_after_a_failure(stub, tmp_path):
     alive, out = stays_alive(start_script(), stub("false", 3), tmp_path)
     assert alive, out
     assert "tidb-lightning exited with status 3" in out
     assert "keeping the pod alive" in out and "tidb-lightning-ctl" in out
+    # every suggested ctl command uses flags the ctl has: the mounted config, one command
+    hints = [l.split("tidb-lightning-ctl", 1)[1].split() for l in out.splitlines() if "-- tidb-lightning-ctl " in l]
+    assert len(hints) >= 2
+    for args in hints:
+        names = [a.split("=", 1)[0] for a in args]
+        assert set(names) <= CTL_FLAGS and "-d" not in names, args
+        assert args[0] == "--config=/etc/tidb-lightning/tidb-lightning.toml"
+        assert len([n for n in names if n in CTL_COMMANDS]) == 1, args
+    assert any(a[1] == "--checkpoint-error-destroy=all" for a in hints)
+    # the password Secret is not in the config file, and the hint says so
+    assert "holds no password" in out
 
 
 def test_fail_fast_false_still_ends_after_success(stub):

@@ -60,8 +60,23 @@ with the same message.
 {{- end -}}
 {{- if eq .Values.backend "local" -}}
 {{- if not (and .Values.sortedKV .Values.sortedKV.storage) -}}{{- fail "sortedKV.storage is required for backend local: the size of the sorted-kv-dir PVC" -}}{{- end -}}
-{{- else if not (has .Values.backend (list "tidb" "importer")) -}}
-{{- fail (printf "backend: %q is not one of local, tidb, importer" (toString .Values.backend)) -}}
+{{- else if eq .Values.backend "importer" -}}
+{{- fail (include "tidb-lightning.importerNotBuilt" "backend: importer") -}}
+{{- else if ne .Values.backend "tidb" -}}
+{{- fail (printf "backend: %q is not one of local, tidb" (toString .Values.backend)) -}}
+{{- end -}}
+{{- if and .Values.importer .Values.importer.address -}}
+{{- fail (include "tidb-lightning.importerNotBuilt" "importer.address") -}}
+{{- end -}}
+{{- range $key, $_ := .Values.annotations | default dict -}}
+{{- if hasPrefix "prometheus.io/" $key -}}
+{{- fail (printf "annotations: %s: tidb-lightning has no status server yet, so there is no /metrics to scrape; remove it" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := list "statusPort" "service" -}}
+{{- if hasKey $.Values $key -}}
+{{- fail (printf "%s: tidb-lightning has no status server yet (nothing listens on a status port, there is no /metrics), so the chart publishes no port or Service; remove %s from your values" $key $key) -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.targetTidbCluster.secretName (not .Values.targetTidbCluster.secretPwdKey) -}}
 {{- fail "targetTidbCluster.secretPwdKey is required with targetTidbCluster.secretName: the key of the password in that Secret" -}}
@@ -122,12 +137,11 @@ directory's last path element; adhoc: backupName.
 {{- printf "%s-tidb.%s" .Values.targetTidbCluster.name (include "tidb-lightning.clusterNamespace" .) -}}
 {{- end -}}
 
-{{- define "tidb-lightning.importerAddr" -}}
-{{- if and .Values.importer .Values.importer.address -}}
-{{- .Values.importer.address -}}
-{{- else -}}
-{{- printf "%s-importer.%s:8287" .Values.targetTidbCluster.name (include "tidb-lightning.clusterNamespace" .) -}}
-{{- end -}}
+{{/*
+The message for anything that needs tikv-importer; the argument names the value.
+*/}}
+{{- define "tidb-lightning.importerNotBuilt" -}}
+{{- printf "%s: backend importer needs tikv-importer, which is not built yet; use backend local (physical import) or tidb (SQL)" . -}}
 {{- end -}}
 
 {{- define "tidb-lightning.tlsClusterSecret" -}}
@@ -158,12 +172,10 @@ tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged 
 {{- $importer := dict "backend" .Values.backend -}}
 {{- if eq .Values.backend "local" -}}
 {{- $_ := set $importer "sorted-kv-dir" (include "tidb-lightning.sortedKVDir" .) -}}
-{{- else if eq .Values.backend "importer" -}}
-{{- $_ := set $importer "addr" (include "tidb-lightning.importerAddr" .) -}}
 {{- end -}}
 {{- $tidb := dict "host" (include "tidb-lightning.tidbHost" .) "port" (int ($tc.port | default 4000)) "user" ($tc.user | default "root") "status-port" (int ($tc.statusPort | default 10080)) "pd-addr" (include "tidb-lightning.pdAddr" .) -}}
+{{- /* no [lightning] status-addr: tidb-lightning has no status server yet */ -}}
 {{- $cfg := dict
-    "lightning" (dict "status-addr" (printf "0.0.0.0:%d" (int .Values.statusPort)))
     "tikv-importer" $importer
     "mydumper" (dict "data-source-dir" $dataDir)
     "checkpoint" (dict "enable" true "driver" "file" "dsn" (printf "%s/tidb_lightning_checkpoint.pb" $dataDir))
@@ -182,6 +194,38 @@ tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged 
 {{- $user = fromToml .Values.config -}}
 {{- if hasKey $user "Error" -}}
 {{- fail (printf "config: not valid TOML: %s" (get $user "Error")) -}}
+{{- end -}}
+{{- $ul := get $user "lightning" -}}
+{{- if kindIs "map" $ul -}}
+{{- range $key := list "status-addr" "pprof-port" "server-mode" -}}
+{{- if get $ul $key -}}
+{{- fail (printf "config: [lightning] %s: tidb-lightning has no status server yet (no HTTP API, /metrics or server mode); remove it" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $ui := get $user "tikv-importer" -}}
+{{- if and (kindIs "map" $ui) (eq (toString (get $ui "backend")) "importer") -}}
+{{- fail (include "tidb-lightning.importerNotBuilt" "config: [tikv-importer] backend = \"importer\"") -}}
+{{- end -}}
+{{- /* keys the start script also passes as flags: the flag would win, so a different value is refused */ -}}
+{{- $shadowed := list
+    (list "mydumper" "data-source-dir" $dataDir "-d (from dataSource)")
+    (list "tikv-importer" "backend" .Values.backend "--backend (the value backend)")
+    (list "tidb" "pd-addr" (include "tidb-lightning.pdAddr" .) "--pd-urls (from targetTidbCluster)")
+    (list "tidb" "host" $tidb.host "--tidb-host (from targetTidbCluster.name/namespace)")
+    (list "tidb" "port" $tidb.port "--tidb-port (the value targetTidbCluster.port)")
+    (list "tidb" "user" $tidb.user "--tidb-user (the value targetTidbCluster.user)") -}}
+{{- if eq .Values.backend "local" -}}
+{{- $shadowed = append $shadowed (list "tikv-importer" "sorted-kv-dir" (include "tidb-lightning.sortedKVDir" .) "--sorted-kv-dir (the sortedKV volume)") -}}
+{{- end -}}
+{{- if $tc.secretName -}}
+{{- $shadowed = append $shadowed (list "tidb" "password" "" "--tidb-password (from targetTidbCluster.secretName)") -}}
+{{- end -}}
+{{- range $s := $shadowed -}}
+{{- $sec := get $user (index $s 0) -}}
+{{- if and (kindIs "map" $sec) (hasKey $sec (index $s 1)) (ne (toString (get $sec (index $s 1))) (toString (index $s 2))) -}}
+{{- fail (printf "config: [%s] %s is set by the chart as %s, which tidb-lightning reads over the config file; remove it from config and set the chart value instead" (index $s 0) (index $s 1) (index $s 3)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toToml (mustMergeOverwrite $cfg $user) -}}

@@ -68,8 +68,15 @@ set -u
 data_dir="$DATA_ROOT"{{ with include "tidb-lightning.dataName" . }}/{{ include "tidb-lightning.shquote" . }}{{ end }}
 hold() {
   echo "$(date -u '+[%Y/%m/%d %H:%M:%S %z]') $1"
-  echo "failFast is false: keeping the pod alive for manual intervention, e.g."
-  echo "  kubectl exec -it <this pod> -- tidb-lightning-ctl --config=/etc/tidb-lightning/tidb-lightning.toml -d $data_dir --checkpoint-dump=/tmp/cp"
+  echo "failFast is false: keeping the pod alive for manual intervention. The mounted config"
+  echo "points tidb-lightning-ctl at this run's checkpoint ($data_dir/tidb_lightning_checkpoint.pb"
+  echo "unless config moved it); one command per call, e.g."
+  echo "  kubectl exec -it <this pod> -- tidb-lightning-ctl --config=/etc/tidb-lightning/tidb-lightning.toml --checkpoint-dump=/tmp/cp"
+  echo "  kubectl exec -it <this pod> -- tidb-lightning-ctl --config=/etc/tidb-lightning/tidb-lightning.toml --checkpoint-error-destroy=all"
+{{- if $tc.secretName }}
+  echo "(--checkpoint-error-destroy drops tables through [tidb] of that file, which holds no password:"
+  echo " the password from the Secret reaches tidb-lightning only as a flag, and tidb-lightning-ctl has none)"
+{{- end }}
   exec tail -f /dev/null
 }
 if [ ! -d "$data_dir" ] || [ -z "$(ls -A "$data_dir" 2>/dev/null)" ]; then
@@ -85,11 +92,8 @@ set -- \
   --backend={{ .Values.backend }} \
 {{- if eq .Values.backend "local" }}
   --sorted-kv-dir={{ include "tidb-lightning.sortedKVDir" . }} \
-{{- else if eq .Values.backend "importer" }}
-  --importer={{ include "tidb-lightning.shquote" (include "tidb-lightning.importerAddr" .) }} \
 {{- end }}
   --pd-urls={{ include "tidb-lightning.pdAddr" . }} \
-  --status-addr=0.0.0.0:{{ int .Values.statusPort }} \
   --tidb-host={{ include "tidb-lightning.tidbHost" . }} \
   --tidb-port={{ int ($tc.port | default 4000) }} \
   --tidb-user={{ include "tidb-lightning.shquote" ($tc.user | default "root") }}
