@@ -320,11 +320,6 @@ fn apply(cfg: &mut Config, given: &Given) -> Result<(), ConfigError> {
             _ => {}
         }
     }
-    if cfg.cli.check_only.is_some() && cfg.lightning.server_mode {
-        return Err(ConfigError::Invalid(
-            "cannot set \"check-only\" if server-mode is enabled".into(),
-        ));
-    }
     Ok(())
 }
 

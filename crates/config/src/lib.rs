@@ -75,8 +75,6 @@ pub struct Config {
 pub struct CliOnly {
     /// The `--config` file, when one was given.
     pub config_file: Option<std::path::PathBuf>,
-    /// `--check-only`: never set, the flag is refused until pre-checks can run alone.
-    pub check_only: Option<String>,
 }
 
 /// What the command line asks for.

@@ -53,7 +53,11 @@ impl Config {
         );
         let physical = t.backend != Backend::Tidb;
         let e = &l.max_error;
-        let limits = crate::MaxError::default();
+        let def = Config::default();
+        let (dl, dt, dm, dd) = (&def.lightning, &def.tikv_importer, &def.mydumper, &def.tidb);
+        let limits = &dl.max_error;
+        // Zero asks for the default where upstream derives it.
+        let default_or_zero = |v: usize, d: usize| v == 0 || v == d;
         let status = "the status server (HTTP API, /metrics, server mode) is not built yet";
         let parallel = "parallel import (several instances into one table) is not built yet";
         let post = "compaction after the import is not built";
@@ -65,13 +69,13 @@ impl Config {
             ("lightning.status-addr", l.status_addr.is_empty(), l.status_addr.clone(), status),
             ("lightning.pprof-port", l.pprof_port == 0, l.pprof_port.to_string(), status),
             ("lightning.server-mode", !l.server_mode, "true".into(), status),
-            ("lightning.max-size", l.max_size == 512, l.max_size.to_string(), logs),
-            ("lightning.max-days", l.max_days == 7, l.max_days.to_string(), logs),
-            ("lightning.max-backups", l.max_backups == 0, l.max_backups.to_string(), logs),
+            ("lightning.max-size", l.max_size == dl.max_size, l.max_size.to_string(), logs),
+            ("lightning.max-days", l.max_days == dl.max_days, l.max_days.to_string(), logs),
+            ("lightning.max-backups", l.max_backups == dl.max_backups, l.max_backups.to_string(), logs),
             ("lightning.meta-schema-name",
              matches!(l.meta_schema_name.as_str(), "" | "lightning_metadata"),
              l.meta_schema_name.clone(), parallel),
-            ("lightning.max-error-records", l.max_error_records == -1,
+            ("lightning.max-error-records", l.max_error_records == dl.max_error_records,
              l.max_error_records.to_string(), "deprecated upstream: use conflict.max-record-rows"),
             ("lightning.max-error.syntax", e.syntax == limits.syntax, e.syntax.to_string(),
              "syntax errors always stop the table, as upstream (only `type` is a budget)"),
@@ -85,28 +89,28 @@ impl Config {
              "keyspaces (API v2 key prefixes) are not built yet"),
             ("tikv-importer.compress-kv-pairs", t.compress_kv_pairs.is_empty(),
              t.compress_kv_pairs.clone(), "gRPC compression of KV pairs is not built yet"),
-            ("tikv-importer.region-check-backoff-limit", t.region_check_backoff_limit == 1800,
+            ("tikv-importer.region-check-backoff-limit", t.region_check_backoff_limit == dt.region_check_backoff_limit,
              t.region_check_backoff_limit.to_string(), unused),
-            ("tikv-importer.block-size", matches!(t.block_size, 0 | 16384),
+            ("tikv-importer.block-size", t.block_size == 0 || t.block_size == dt.block_size,
              t.block_size.to_string(), "SST blocks have a fixed size in this build"),
             ("tikv-importer.logical-import-prep-stmt", !t.logical_import_prep_stmt,
              "true".into(), "the tidb backend sends literal statements (or LOAD DATA)"),
             ("conflict.precheck-conflict-before-import",
              !self.conflict.precheck_conflict_before_import, "true".into(),
              "conflicts are detected while the engines are imported, not before"),
-            ("tidb.max-allowed-packet", d.max_allowed_packet == 64 << 20,
+            ("tidb.max-allowed-packet", d.max_allowed_packet == dd.max_allowed_packet,
              d.max_allowed_packet.to_string(),
              "statements follow logical-import-batch-size; the server's own max_allowed_packet applies"),
-            ("tidb.log-level", d.log_level == "error", d.log_level.clone(),
+            ("tidb.log-level", d.log_level == dd.log_level, d.log_level.clone(),
              "there is no embedded TiDB to log"),
-            ("tidb.build-stats-concurrency", matches!(d.build_stats_concurrency, 0 | 20),
+            ("tidb.build-stats-concurrency", default_or_zero(d.build_stats_concurrency, dd.build_stats_concurrency),
              d.build_stats_concurrency.to_string(), unused),
-            ("tidb.distsql-scan-concurrency", matches!(d.distsql_scan_concurrency, 0 | 15),
+            ("tidb.distsql-scan-concurrency", default_or_zero(d.distsql_scan_concurrency, dd.distsql_scan_concurrency),
              d.distsql_scan_concurrency.to_string(), unused),
             ("tidb.index-serial-scan-concurrency",
-             matches!(d.index_serial_scan_concurrency, 0 | 20),
+             default_or_zero(d.index_serial_scan_concurrency, dd.index_serial_scan_concurrency),
              d.index_serial_scan_concurrency.to_string(), unused),
-            ("tidb.checksum-table-concurrency", matches!(d.checksum_table_concurrency, 0 | 2),
+            ("tidb.checksum-table-concurrency", default_or_zero(d.checksum_table_concurrency, dd.checksum_table_concurrency),
              d.checksum_table_concurrency.to_string(), unused),
             ("post-restore.compact", !self.post_restore.compact, "true".into(), post),
             ("post-restore.level-1-compact", !self.post_restore.level_1_compact, "true".into(),
@@ -119,9 +123,9 @@ impl Config {
              "true".into(), "log redaction is not built yet"),
             ("mydumper.source-id", m.source_id.is_empty(), m.source_id.clone(), parallel),
             ("mydumper.batch-import-ratio",
-             m.batch_import_ratio == 0.0 || m.batch_import_ratio == 0.75,
+             m.batch_import_ratio == dm.batch_import_ratio || m.batch_import_ratio == 0.75,
              m.batch_import_ratio.to_string(), "engines are cut at batch-size alone"),
-            ("mydumper.data-invalid-char-replace", m.data_invalid_char_replace == "\u{FFFD}",
+            ("mydumper.data-invalid-char-replace", m.data_invalid_char_replace == dm.data_invalid_char_replace,
              m.data_invalid_char_replace.clone(), unused),
             ("mydumper.ignore-data-columns", m.ignore_data_columns.is_empty(),
              format!("{} rules", m.ignore_data_columns.len()), "dropping columns is not built yet"),
@@ -147,6 +151,7 @@ impl Config {
     /// (`key`, value, why). Every other inert key is refused by [`Config::validate`].
     pub fn inert_settings(&self) -> Vec<(&'static str, String, &'static str)> {
         let (l, t) = (&self.lightning, &self.tikv_importer);
+        let dt = Config::default().tikv_importer;
         let physical = t.backend != Backend::Tidb;
         let mut out = Vec::new();
         if physical && !matches!(l.index_concurrency, 0 | 2) {
@@ -156,14 +161,14 @@ impl Config {
                 "each table in flight (table-concurrency) keeps one index engine open",
             ));
         }
-        if t.max_kv_pairs != 4096 {
+        if t.max_kv_pairs != dt.max_kv_pairs {
             out.push((
                 "tikv-importer.max-kv-pairs",
                 t.max_kv_pairs.to_string(),
                 "encoded rows go to the engine writers one by one, with no delivery batches",
             ));
         }
-        if t.send_kv_pairs != 32768 {
+        if t.send_kv_pairs != dt.send_kv_pairs {
             out.push((
                 "tikv-importer.send-kv-pairs",
                 t.send_kv_pairs.to_string(),

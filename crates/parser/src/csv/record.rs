@@ -17,7 +17,7 @@ pub(crate) struct Syntax {
 }
 
 /// How the input at some index compares with a pattern.
-enum Match {
+pub(super) enum Match {
     Yes,
     No,
 }
@@ -64,7 +64,7 @@ impl Syntax {
 
     /// Does `pat` occur at `buf[i]`? Asks for more input when it cannot tell yet.
     #[inline]
-    fn at(&self, src: &Src<'_>, i: usize, pat: &[u8]) -> Step<Match> {
+    pub(super) fn at(&self, src: &Src<'_>, i: usize, pat: &[u8]) -> Step<Match> {
         let rest = &src.buf[i.min(src.buf.len())..];
         if rest.starts_with(pat) {
             Ok(Match::Yes)
@@ -77,7 +77,7 @@ impl Syntax {
 
     /// Length of the record terminator at `buf[i]`, or 0.
     #[inline]
-    fn terminator(&self, src: &Src<'_>, i: usize) -> Step<usize> {
+    pub(super) fn terminator(&self, src: &Src<'_>, i: usize) -> Step<usize> {
         let t = &self.opts.terminator;
         if t.is_empty() {
             return Ok(match src.buf.get(i) {

@@ -1,9 +1,9 @@
 //! Skipping one CSV record without holding it: the record ends at a terminator outside
 //! a quoted field, so the state is where in a field the scan stands.
 
-use super::record::Syntax;
+use super::record::{Match, Syntax};
 use super::CsvParser;
-use crate::scan::count_newlines;
+use crate::scan::{count_newlines, Src};
 use crate::{ParseError, Skipped};
 
 /// Where in the record the skip stands.
@@ -27,15 +27,12 @@ pub(super) struct RecordSkip {
     escaped: bool,
 }
 
-/// Does `pat` start at `buf[i]`? `None`: the input ends inside a possible match.
-fn starts(buf: &[u8], i: usize, pat: &[u8], eof: bool) -> Option<bool> {
-    let rest = &buf[i.min(buf.len())..];
-    if rest.starts_with(pat) {
-        Some(true)
-    } else if rest.len() < pat.len() && !eof && pat.starts_with(rest) {
-        None
-    } else {
-        Some(false)
+/// [`Syntax::at`] as a tri-state: `None` when the input ends inside a possible match.
+fn starts(syn: &Syntax, src: &Src<'_>, i: usize, pat: &[u8]) -> Option<bool> {
+    match syn.at(src, i, pat) {
+        Ok(Match::Yes) => Some(true),
+        Ok(Match::No) => Some(false),
+        Err(_) => None,
     }
 }
 
@@ -48,18 +45,16 @@ enum Found {
 }
 
 impl Syntax {
-    /// Length of a terminator at `buf[i]` (0: none); `None` when it cannot tell yet.
-    fn terminator_at(&self, buf: &[u8], i: usize, eof: bool) -> Option<usize> {
-        let t = &self.opts.terminator;
-        if t.is_empty() {
-            return Some(usize::from(matches!(buf.get(i), Some(b'\r' | b'\n'))));
-        }
-        starts(buf, i, t, eof).map(|m| if m { t.len() } else { 0 })
-    }
-
     /// Scans `buf` (starting at absolute offset `base`) from state `sk`, as
     /// [`Syntax::record`] would find the record's end.
     fn skip_scan(&self, buf: &[u8], base: u64, eof: bool, sk: &mut RecordSkip) -> Found {
+        let src = Src {
+            buf,
+            base,
+            line: 0,
+            eof,
+        };
+        let starts = |i: usize, pat: &[u8]| starts(self, &src, i, pat);
         let mut i = 0;
         let (d, sep, esc) = (&self.opts.delimiter, &self.opts.separator, self.opts.escape);
         let more = Found::More;
@@ -70,7 +65,7 @@ impl Syntax {
                 continue;
             }
             match sk.at {
-                At::FieldStart => match (d.is_empty(), starts(buf, i, d, eof)) {
+                At::FieldStart => match (d.is_empty(), starts(i, d)) {
                     (true, _) | (false, Some(false)) => sk.at = At::Unquoted,
                     (false, Some(true)) => {
                         sk.at = At::Quoted(base + i as u64);
@@ -85,12 +80,12 @@ impl Syntax {
                     if i == buf.len() {
                         break;
                     }
-                    match self.terminator_at(buf, i, eof) {
-                        None => return more(i),
-                        Some(n) if n > 0 => return Found::End(i + n),
-                        Some(_) => {}
+                    match self.terminator(&src, i) {
+                        Err(_) => return more(i),
+                        Ok(n) if n > 0 => return Found::End(i + n),
+                        Ok(_) => {}
                     }
-                    match starts(buf, i, sep, eof) {
+                    match starts(i, sep) {
                         None => return more(i),
                         Some(true) => {
                             sk.at = At::FieldStart;
@@ -115,10 +110,10 @@ impl Syntax {
                         i = q + 1;
                         continue;
                     }
-                    match starts(buf, q, d, eof) {
+                    match starts(q, d) {
                         None => return more(q),
                         Some(false) => i = q + 1,
-                        Some(true) => match starts(buf, q + d.len(), d, eof) {
+                        Some(true) => match starts(q + d.len(), d) {
                             None => return more(q),
                             Some(true) => i = q + 2 * d.len(),
                             Some(false) => {
