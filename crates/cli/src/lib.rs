@@ -4,7 +4,53 @@
 use anyhow::Context;
 use std::path::PathBuf;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter, Registry};
+
+pub mod server;
+
+/// The log level, changeable while running (`PUT /loglevel`).
+#[derive(Clone)]
+pub struct LogLevel {
+    handle: reload::Handle<EnvFilter, Registry>,
+    current: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl LogLevel {
+    /// The level in force, as upstream names it (`info`, `debug`, …).
+    pub fn get(&self) -> String {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Switches to `level` (upstream's names); an error names the accepted ones.
+    pub fn set(&self, level: &str) -> anyhow::Result<()> {
+        let l = level.to_ascii_lowercase();
+        let ok = ["debug", "info", "warn", "warning", "error", "fatal"];
+        anyhow::ensure!(
+            ok.contains(&l.as_str()),
+            "unknown level {level:?}: choose one of debug, info, warn, error, fatal"
+        );
+        self.handle
+            .reload(EnvFilter::try_new(level_directive(&l))?)?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = match l.as_str() {
+            "warning" => "warn".into(),
+            _ => l,
+        };
+        Ok(())
+    }
+}
+
+/// What [`init_logging`] set up.
+pub struct Logging {
+    /// The log file, when logs go to one.
+    pub file: Option<PathBuf>,
+    /// The level, to change it later.
+    pub level: LogLevel,
+}
 
 /// Caps glibc's malloc arenas at one per CPU (its default is eight per CPU), unless
 /// `MALLOC_ARENA_MAX` is set. Encoders, writers and ingest streams allocate and free on
@@ -27,8 +73,8 @@ pub fn limit_malloc_arenas() {
 /// Where logs go: `-` is stdout, empty is a timestamped file in the temp dir (as
 /// upstream), anything else a file path; `format` is `[lightning] format`: text (empty or
 /// `"text"`) or `"json"`, one object per line with the message and fields at the top
-/// level. Returns the file used, if any.
-pub fn init_logging(level: &str, file: &str, format: &str) -> anyhow::Result<Option<PathBuf>> {
+/// level.
+pub fn init_logging(level: &str, file: &str, format: &str) -> anyhow::Result<Logging> {
     let filter = EnvFilter::try_new(level_directive(level))
         .with_context(|| format!("bad log level {level:?}"))?;
     let json = match format.to_ascii_lowercase().as_str() {
@@ -59,17 +105,29 @@ pub fn init_logging(level: &str, file: &str, format: &str) -> anyhow::Result<Opt
             .with_context(|| format!("opening log file {}", path.display()))?;
         (BoxMakeWriter::new(std::sync::Mutex::new(f)), Some(path))
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let (filter, handle) = reload::Layer::new(filter);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(false)
         .with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter);
     if json {
-        builder.json().flatten_event(true).init();
+        registry.with(fmt.json().flatten_event(true)).try_init()?;
     } else {
-        builder.init();
+        registry.with(fmt).try_init()?;
     }
-    Ok(path)
+    let name = match level.to_ascii_lowercase().as_str() {
+        "" => "info".to_string(),
+        "warning" => "warn".to_string(),
+        l => l.to_string(),
+    };
+    Ok(Logging {
+        file: path,
+        level: LogLevel {
+            handle,
+            current: std::sync::Arc::new(std::sync::Mutex::new(name)),
+        },
+    })
 }
 
 /// Lightning's level names (`info`, `warn`, `warning`, `error`, `debug`, `fatal`) as a

@@ -258,6 +258,91 @@ pub(crate) fn from_args<I: IntoIterator<Item = OsString>>(
     Ok(Invocation::Run(Box::new(cfg)))
 }
 
+/// The configuration of one task posted to a server-mode process (`POST /tasks`):
+/// defaults < the server's `--config` file < its flags < the task's TOML `body`, as
+/// upstream's (a flag the body also sets gives way to the body). A task runs no server of
+/// its own: `server-mode` and `status-addr` are the process's.
+pub(crate) fn task_from_args(args: &[String], body: &str) -> Result<Config, ConfigError> {
+    let parse_err = |path: Option<PathBuf>, e: toml::de::Error| ConfigError::Parse {
+        path,
+        message: e.to_string().trim_end().to_string(),
+    };
+    let given: Given = scan(args.to_vec())?.unwrap_or_default();
+    let task: toml::Table = body.parse().map_err(|e| parse_err(None, e))?;
+    let mut merged = match given.get("config").and_then(|v| v.last()) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            text.parse::<toml::Table>()
+                .map_err(|e| parse_err(Some(path), e))?
+        }
+        None => toml::Table::new(),
+    };
+    merge_tables(&mut merged, task.clone());
+    let mut cfg = Config::parse_toml_str(&toml::to_string(&merged).unwrap_or_default())?;
+    let flags: Given = given
+        .into_iter()
+        .filter(|(name, _)| flag_key(name).is_none_or(|key| !sets_key(&task, key)))
+        .collect();
+    apply(&mut cfg, &flags)?;
+    cfg.lightning.server_mode = false;
+    cfg.lightning.status_addr.clear();
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Overlays `top` on `base`, table by table.
+fn merge_tables(base: &mut toml::Table, top: toml::Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge_tables(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Does `t` set the dotted `key` (`section.name`)?
+fn sets_key(t: &toml::Table, key: &str) -> bool {
+    let (section, name) = key.split_once('.').unwrap_or(("", key));
+    t.get(section)
+        .and_then(toml::Value::as_table)
+        .is_some_and(|s| s.contains_key(name))
+}
+
+/// The config key a flag sets, when it sets one.
+fn flag_key(flag: &str) -> Option<&'static str> {
+    Some(match flag {
+        "L" => "lightning.level",
+        "log-file" => "lightning.file",
+        "tidb-host" => "tidb.host",
+        "tidb-port" => "tidb.port",
+        "tidb-user" => "tidb.user",
+        "tidb-password" => "tidb.password",
+        "tidb-status" => "tidb.status-port",
+        "pd-urls" => "tidb.pd-addr",
+        "d" => "mydumper.data-source-dir",
+        "importer" => "tikv-importer.addr",
+        "backend" => "tikv-importer.backend",
+        "sorted-kv-dir" => "tikv-importer.sorted-kv-dir",
+        "enable-checkpoint" => "checkpoint.enable",
+        "no-schema" => "mydumper.no-schema",
+        "checksum" => "post-restore.checksum",
+        "analyze" => "post-restore.analyze",
+        "check-requirements" => "lightning.check-requirements",
+        "ca" => "security.ca-path",
+        "cert" => "security.cert-path",
+        "key" => "security.key-path",
+        "redact-info-log" => "security.redact-info-log",
+        "f" => "mydumper.filter",
+        _ => return None,
+    })
+}
+
 fn apply(cfg: &mut Config, given: &Given) -> Result<(), ConfigError> {
     for (&name, values) in given {
         let Some(v) = values.last().cloned() else {

@@ -133,4 +133,10 @@ impl Config {
     pub fn from_args<I: IntoIterator<Item = OsString>>(args: I) -> Result<Invocation, ConfigError> {
         args::from_args(args)
     }
+
+    /// One task of a server-mode process (`POST /tasks`): the server's command line
+    /// `args` (without the program name) under the task's TOML `body`, validated.
+    pub fn for_task(args: &[String], body: &str) -> Result<Config, ConfigError> {
+        args::task_from_args(args, body)
+    }
 }

@@ -58,17 +58,16 @@ impl Config {
         let limits = &dl.max_error;
         // Zero asks for the default where upstream derives it.
         let default_or_zero = |v: usize, d: usize| v == 0 || v == d;
-        let status = "the status server (HTTP API, /metrics, server mode) is not built yet";
+        let tls_status = !l.status_addr.is_empty() && !self.security.cert_path.is_empty();
         let parallel = "parallel import (several instances into one table) is not built yet";
         let post = "compaction after the import is not built";
         let logs = "log files are not rotated: leave it at its default";
         let unused = "this build has no code that reads it";
-        let checks: [(&str, bool, String, &str); 27] = [
+        let checks: [(&str, bool, String, &str); 25] = [
             ("tikv-importer.backend", t.backend != Backend::Importer, "importer".into(),
              "tikv-importer is not built yet; use \"local\" (physical) or \"tidb\" (logical)"),
-            ("lightning.status-addr", l.status_addr.is_empty(), l.status_addr.clone(), status),
-            ("lightning.pprof-port", l.pprof_port == 0, l.pprof_port.to_string(), status),
-            ("lightning.server-mode", !l.server_mode, "true".into(), status),
+            ("lightning.status-addr", !tls_status, l.status_addr.clone(),
+             "TLS on the status port is not built yet: with [security] certificates, leave status-addr empty"),
             ("lightning.max-size", l.max_size == dl.max_size, l.max_size.to_string(), logs),
             ("lightning.max-days", l.max_days == dl.max_days, l.max_days.to_string(), logs),
             ("lightning.max-backups", l.max_backups == dl.max_backups, l.max_backups.to_string(), logs),
@@ -462,6 +461,10 @@ impl Config {
                     "`mydumper.filter` and `black-white-list` cannot be simultaneously defined",
                 ));
             }
+        }
+        if self.lightning.server_mode && m.data_source_dir.is_empty() {
+            // A server's tasks bring their own (`POST /tasks`).
+            return Ok(());
         }
         check_source_dir(&m.data_source_dir)
     }

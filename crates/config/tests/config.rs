@@ -122,10 +122,9 @@ fn keys_this_build_cannot_act_on_are_refused_by_name_not_ignored() {
     };
     for (toml, key) in [
         (
-            "[lightning]\nstatus-addr = \":8289\"",
+            "[lightning]\nstatus-addr = \":8289\"\n[security]\nca-path = \"ca.pem\"\ncert-path = \"c.pem\"\nkey-path = \"k.pem\"",
             "lightning.status-addr",
         ),
-        ("[lightning]\npprof-port = 8289", "lightning.pprof-port"),
         ("[lightning]\nmax-size = 64", "lightning.max-size"),
         (
             "[lightning.max-error]\nsyntax = 5",
@@ -201,16 +200,10 @@ fn keys_this_build_cannot_act_on_are_refused_by_name_not_ignored() {
         ]
     );
     let d = dir.path().to_str().unwrap();
-    for flags in [
-        &["--check-only", "default"][..],
-        &["--server-mode", "--status-addr", ":8289"][..],
-        &["--status-addr", ":8289"][..],
-    ] {
-        let mut all = vec!["-d", d, "--backend", "tidb"];
-        all.extend_from_slice(flags);
-        let msg = run(&all).unwrap_err().to_string();
-        assert!(msg.contains("not supported"), "{flags:?}: {msg}");
-    }
+    let msg = run(&["-d", d, "--backend", "tidb", "--check-only", "default"])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("not supported"), "{msg}");
 }
 
 #[test]
@@ -518,4 +511,57 @@ fn max_row_size_defaults_to_upstreams_limit_and_has_a_floor() {
     assert_eq!(cfg.mydumper.max_row_size, 70 << 20);
     let e = with("max-row-size = 10\n").unwrap_err();
     assert!(e.to_string().contains("mydumper.max-row-size"), "{e}");
+}
+
+#[test]
+fn a_posted_task_overlays_the_server_file_and_flags_and_runs_no_server() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file = a.path().join("server.toml");
+    std::fs::write(
+        &file,
+        "[lightning]\nregion-concurrency = 3\n[tidb]\nhost = \"db1\"\nport = 3307\n",
+    )
+    .unwrap();
+    let (da, db) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let server: Vec<String> = [
+        "--server-mode",
+        "--status-addr",
+        ":0",
+        "--config",
+        file.to_str().unwrap(),
+        "-d",
+        da,
+        "--backend",
+        "tidb",
+        "--tidb-user",
+        "flag-user",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // The body's own data-source-dir wins over the server's -d; the rest comes from the
+    // file and the flags; the task does not inherit server mode.
+    let body = format!("[mydumper]\ndata-source-dir = {db:?}\n[tidb]\nport = 4000\n");
+    let cfg = Config::for_task(&server, &body).unwrap();
+    assert_eq!(cfg.mydumper.data_source_dir, db);
+    assert_eq!((cfg.tidb.host.as_str(), cfg.tidb.port), ("db1", 4000));
+    assert_eq!(cfg.tidb.user, "flag-user");
+    assert_eq!(cfg.lightning.region_concurrency, 3);
+    assert!(!cfg.lightning.server_mode && cfg.lightning.status_addr.is_empty());
+    // Without it, the flag's.
+    let cfg = Config::for_task(&server, "[tidb]\nport = 4000\n").unwrap();
+    assert_eq!(cfg.mydumper.data_source_dir, da);
+
+    let e = Config::for_task(&server, "[tidb]\nport = \n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 2"), "{e}");
+    let e = Config::for_task(&server, "[tidb]\nprot = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tidb.prot"), "{e}");
+    let e = Config::for_task(&server, "[lightning]\nregion-concurrency = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("region-concurrency"), "{e}");
 }

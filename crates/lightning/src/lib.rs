@@ -18,6 +18,10 @@
 //! (`lightning-cluster`) once closed, then the table is checksummed against the cluster.
 //! Its checkpoints record chunk positions once their pairs are durable in the engines, and
 //! engine and table statuses, so a rerun reopens engines instead of re-encoding.
+//!
+//! Both paths report to `status` (what `/progress/task` shows) and `metrics` (Prometheus,
+//! upstream's names) as tables, chunks and engines move, and wait on `pause` (`PUT /pause`)
+//! before each chunk, block read and delivery. The HTTP server itself is the binary's.
 
 mod checkpoint;
 mod ctl;
@@ -26,9 +30,12 @@ mod deferred;
 mod error;
 mod limits;
 mod local;
+pub mod metrics;
+mod pause;
 mod progress;
 mod reader;
 mod schema;
+pub mod status;
 mod table;
 mod task;
 
@@ -38,4 +45,5 @@ pub use ctl::{
 };
 pub use error::LightningError;
 pub use limits::StopFlag;
+pub use pause::{pauser, Pauser};
 pub use task::{run, run_with_stop, ImportSummary, TableSummary};

@@ -36,6 +36,11 @@ impl ErrorBudget {
         if rows.is_empty() {
             return Ok(());
         }
+        crate::metrics::Metrics::inc(
+            &crate::metrics::metrics().error_rows,
+            "type",
+            rows.len() as u64,
+        );
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for row in rows {
             tracing::warn!(file = %row.file, end_offset = row.end_offset, code = row.code, reason = %row.message, "row refused");

@@ -162,10 +162,14 @@ pub(crate) fn read_chunk<E: RowEncoder>(
         file: file.clone(),
         source,
     };
+    let m = crate::metrics::metrics();
+    let pauser = crate::pause::pauser();
     loop {
+        pauser.wait_blocking(job.stop);
         if job.stop.is_stopped() {
             return Err(LightningError::Cancelled);
         }
+        let parse_started = std::time::Instant::now();
         if !eof && buf.len() - start < want {
             buf.drain(..start);
             start = 0;
@@ -179,6 +183,7 @@ pub(crate) fn read_chunk<E: RowEncoder>(
                 0
             } else {
                 let at = chunk.offset + read_total;
+                let _timer = m.chunk_parser_read_block_seconds.start_timer();
                 job.io
                     .with(|| read_some(&mut input, &mut buf[old..]))
                     .map_err(|e| {
@@ -231,7 +236,12 @@ pub(crate) fn read_chunk<E: RowEncoder>(
             }
         }
         if !batch.is_empty() {
+            m.row_read_seconds
+                .observe(parse_started.elapsed().as_secs_f64());
+            m.row_read_bytes.observe(consumed as f64);
+            let _timer = m.row_encode_seconds.start_timer();
             encoder.encode(&batch, &mut units)?;
+            drop(_timer);
             batch.clear();
             for unit in units.drain(..) {
                 tx.blocking_send(unit)

@@ -86,6 +86,7 @@ pub(crate) async fn import_table(
     let cp = ctx.cp.store.get(&name).await?;
     if cp.status >= checkpoint::FINISHED {
         tracing::info!(table = %name, "table finished by an earlier run; skipped");
+        crate::status::table_ended(&name, &Ok(()));
         return Ok(TableDone {
             rows: 0,
             bytes: 0,
@@ -101,6 +102,10 @@ pub(crate) async fn import_table(
             res = Err(e);
         }
     }
+    if res.is_ok() {
+        crate::status::table_state("written");
+    }
+    crate::status::table_ended(&name, &res);
     match &res {
         Ok(_) => ctx.cp.save_status(&name, checkpoint::FINISHED).await?,
         Err(LightningError::Cancelled) => {}
@@ -204,6 +209,11 @@ async fn import_table_inner(
         }
     }
     tracing::info!(table = %name, chunks = chunks.len(), bytes = src.total_size, keyed, "importing table");
+    let finished = chunks
+        .iter()
+        .filter(|c| states[&key_of(c)].pos >= c.end)
+        .count();
+    crate::status::table_chunks(name, chunks.len(), finished);
     let job = Arc::new(TableJob {
         table,
         name: name.to_string(),
@@ -218,7 +228,12 @@ async fn import_table_inner(
         if st.pos >= chunk.end {
             continue;
         }
-        set.spawn(import_chunk(ctx.clone(), job.clone(), chunk, st));
+        let (ctx, job) = (ctx.clone(), job.clone());
+        set.spawn(async move {
+            let res = import_chunk(ctx, job.clone(), chunk, st).await;
+            crate::status::chunk_ended(&job.name, &res);
+            res
+        });
     }
     let (mut rows, mut bytes) = (0, 0);
     let first_err = join_all(&mut set, &ctx.stop, |(r, b)| {
@@ -284,7 +299,9 @@ async fn import_chunk(
     chunk: Chunk,
     mut st: ChunkState,
 ) -> Result<(u64, u64), LightningError> {
+    crate::pause::pauser().wait(&ctx.stop).await;
     let _permit = ctx.region.acquire(job.slot_key, &ctx.stop).await?;
+    let _busy = crate::status::chunk_running();
     let table = job.table.clone();
     let key = ChunkKey {
         path: chunk.file.rel.clone(),
@@ -303,7 +320,8 @@ async fn import_chunk(
     let mut encoder = SqlEncoder::new(table.clone(), opts, &chunk.file.rel, st.pos);
     let reader_ctx = ctx.clone();
     let skip_through = st.pos;
-    let end = chunk.end;
+    let (end, chunk_offset) = (chunk.end, chunk.offset);
+    let mut counted = 0;
     let producer = tokio::task::spawn_blocking(move || {
         let c = &reader_ctx;
         let job = ChunkRead::new(
@@ -338,7 +356,20 @@ async fn import_chunk(
                     .await?;
                 Some(guard)
             };
+            crate::pause::pauser().wait(&ctx.stop).await;
+            let sent = Instant::now();
+            let size = unit.sql.len() as u64;
             let report = writer.write(unit).await?;
+            let m = crate::metrics::metrics();
+            m.block_deliver_seconds
+                .observe(sent.elapsed().as_secs_f64());
+            m.block_deliver_bytes
+                .with_label_values(&["data"])
+                .observe(size as f64);
+            m.block_deliver_kv_pairs
+                .with_label_values(&["data"])
+                .observe(n as f64);
+            crate::metrics::Metrics::inc(&m.bytes, "written", size);
             crash_point_after_commit();
             st.pos = batch_end;
             st.inflight_end = batch_end;
@@ -360,6 +391,8 @@ async fn import_chunk(
                 .bytes
                 .fetch_add(report.bytes, Ordering::Relaxed);
             ctx.counters.rows.fetch_add(report.rows, Ordering::Relaxed);
+            crate::status::restored(&job.name, report.bytes, report.rows);
+            counted += report.bytes;
             ctx.refused.refuse(report.rejected)?;
         }
         Ok::<u64, LightningError>(rows)
@@ -378,6 +411,14 @@ async fn import_chunk(
         .map_err(|e| LightningError::Internal(e.to_string()))?;
     let rows = written?;
     let read = read?;
+    // What no row spans (statement heads, separators, the tail) is done too.
+    let last = if end == u64::MAX {
+        chunk_offset + read
+    } else {
+        end
+    };
+    let span = last.saturating_sub(skip_through);
+    crate::status::restored(&job.name, span.saturating_sub(counted), 0);
     // The whole chunk is in: mark it done (compressed chunks end at `u64::MAX`).
     st.pos = end;
     st.inflight_end = end;

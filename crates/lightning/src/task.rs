@@ -103,10 +103,20 @@ pub async fn run_with_stop(
     cfg: Config,
     stop: Arc<StopFlag>,
 ) -> Result<ImportSummary, LightningError> {
+    crate::status::task_begun();
+    let res = if cfg.tikv_importer.backend == Backend::Local {
+        crate::local::run(cfg, stop).await
+    } else {
+        run_logical(cfg, stop).await
+    };
+    let error = res.as_ref().err().map(ToString::to_string);
+    crate::status::task_finished(error.as_deref());
+    res
+}
+
+/// [`run_with_stop`] for the logical (`tidb`) backend.
+async fn run_logical(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, LightningError> {
     let started = Instant::now();
-    if cfg.tikv_importer.backend == Backend::Local {
-        return crate::local::run(cfg, stop).await;
-    }
     if cfg.tikv_importer.backend != Backend::Tidb {
         return Err(LightningError::Unsupported(format!(
             "backend \"{}\" is not implemented yet; use --backend tidb (the logical backend)",
@@ -167,6 +177,7 @@ pub async fn run_with_stop(
     }
 
     let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
+    crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
     let ctx = Arc::new(Ctx {
         target: target.clone(),
         region: FairSlots::new(cfg.lightning.region_concurrency),
@@ -196,6 +207,7 @@ pub async fn run_with_stop(
         let (ctx, tables) = (ctx.clone(), tables.clone());
         set.spawn(async move {
             let _permit = tables.acquire_owned().await.map_err(|_| LightningError::Cancelled)?;
+            let _busy = crate::status::busy("table");
             if ctx.stop.is_stopped() {
                 return Err(LightningError::Cancelled);
             }

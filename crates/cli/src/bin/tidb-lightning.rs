@@ -1,7 +1,8 @@
 //! `tidb-lightning`: imports a Mydumper/Dumpling dump into TiDB or any MySQL-compatible
 //! server. Flags and config file as upstream TiDB Lightning.
 
-use lightning::{run_with_stop, LightningError};
+use lightning::{LightningError, StopFlag};
+use lightning_cli::server::{serve, Server, TaskResult};
 use lightning_config::{Config, Invocation};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log_file = match lightning_cli::init_logging(
+    let logging = match lightning_cli::init_logging(
         &cfg.lightning.level,
         &cfg.lightning.file,
         &cfg.lightning.format,
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(f) = &log_file {
+    if let Some(f) = &logging.file {
         eprintln!("Logging to {}", f.display());
     }
     for (key, value, why) in cfg.inert_settings() {
@@ -52,34 +53,92 @@ fn main() -> ExitCode {
         }
     };
     let checkpoints = cfg.checkpoint.enable;
-    let stop = Arc::new(lightning::StopFlag::default());
+    let (server_mode, status_addr) = (cfg.lightning.server_mode, cfg.lightning.status_addr.clone());
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let stop = Arc::new(StopFlag::default());
     rt.block_on(async move {
         tokio::spawn(watch_signals(stop.clone()));
-        match run_with_stop(*cfg, stop).await {
-            Ok(summary) => {
-                println!("{summary}");
-                println!("tidb lightning exit successfully");
-                ExitCode::SUCCESS
-            }
-            Err(LightningError::Cancelled) => {
-                if checkpoints {
-                    eprintln!("tidb-lightning: stopped before the import finished; progress is saved in the checkpoint: run the same command again to resume");
-                } else {
-                    eprintln!("tidb-lightning: stopped before the import finished; checkpoints are disabled, so tables not reported as imported must be imported again");
+        let server = Server::new(logging.level, server_mode.then_some(args));
+        if !status_addr.is_empty() {
+            match serve(&status_addr, server.clone()).await {
+                Ok(addr) => eprintln!("tidb-lightning: status server listening on {addr}"),
+                Err(e) => {
+                    eprintln!("tidb-lightning: {e:#}");
+                    return ExitCode::from(2);
                 }
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "tidb lightning encountered error");
-                eprintln!("tidb lightning encountered error: {e}");
-                ExitCode::FAILURE
             }
         }
+        if server_mode {
+            return serve_tasks(&server, &stop).await;
+        }
+        server.push(cfg);
+        let (_, res) = server.run_next(&stop).await;
+        report(res, checkpoints)
     })
 }
 
+/// Server mode: runs posted tasks one at a time until a signal. A failed task pauses the
+/// progress of the next, as upstream (`PUT /resume` continues).
+async fn serve_tasks(server: &Server, stop: &Arc<StopFlag>) -> ExitCode {
+    tracing::info!("Lightning server is running, post to /tasks to start an import task");
+    loop {
+        let (id, res) = tokio::select! {
+            r = server.run_next(stop) => r,
+            () = stopped(stop) => return ExitCode::SUCCESS,
+        };
+        match res {
+            Ok(summary) => {
+                tracing::info!(task = id, rows = summary.rows(), "task finished");
+                println!("task {id}:\n{summary}");
+            }
+            Err(LightningError::Cancelled) => tracing::warn!(task = id, "task cancelled"),
+            Err(e) => {
+                lightning::pauser().pause();
+                tracing::error!(task = id, error = %e, "tidb lightning encountered error; progress paused (PUT /resume to run the next task)");
+                eprintln!("task {id}: tidb lightning encountered error: {e}");
+            }
+        }
+        if stop.is_stopped() {
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+async fn stopped(stop: &StopFlag) {
+    while !stop.is_stopped() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The exit code and messages of a one-task run.
+fn report(res: TaskResult, checkpoints: bool) -> ExitCode {
+    match res {
+        Ok(summary) => {
+            println!("{summary}");
+            println!("tidb lightning exit successfully");
+            ExitCode::SUCCESS
+        }
+        Err(LightningError::Cancelled) => {
+            if checkpoints {
+                eprintln!("tidb-lightning: stopped before the import finished; progress is saved in the checkpoint: run the same command again to resume");
+            } else {
+                eprintln!("tidb-lightning: stopped before the import finished; checkpoints are disabled, so tables not reported as imported must be imported again");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tidb lightning encountered error");
+            eprintln!("tidb lightning encountered error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The first SIGINT/SIGTERM stops the import; a second exits at once.
-async fn watch_signals(stop: Arc<lightning::StopFlag>) {
+async fn watch_signals(stop: Arc<StopFlag>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),

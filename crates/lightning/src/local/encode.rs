@@ -38,6 +38,8 @@ pub(crate) struct KvEncoder<'t> {
     pub data: EngineWriter,
     pub index: EngineWriter,
     pub file: String,
+    /// The table's unique name, for progress and metrics.
+    table: String,
     /// Progress so far (rows encoded; durable once flushed).
     pub progress: ChunkProgress,
     /// Rows encoded by this run.
@@ -65,6 +67,7 @@ impl<'t> KvEncoder<'t> {
         data: EngineWriter,
         index: EngineWriter,
         file: String,
+        table: String,
         start: ChunkProgress,
         save_every: Option<Duration>,
         errors: Arc<ErrorBudget>,
@@ -76,6 +79,7 @@ impl<'t> KvEncoder<'t> {
             data,
             index,
             file,
+            table,
             progress: start,
             rows: 0,
             engine_error: None,
@@ -128,6 +132,7 @@ impl RowEncoder for KvEncoder<'_> {
         let _writing = gate.blocking_read();
         let mut fields = Vec::new();
         let start = self.progress.pos;
+        let (mut pairs, mut pair_bytes) = (0u64, 0u64);
         for row in batch.rows() {
             fields.clear();
             fields.extend(row.fields());
@@ -153,6 +158,8 @@ impl RowEncoder for KvEncoder<'_> {
             }
             for p in self.kvs.iter() {
                 self.progress.checksum.update(p.key, p.value);
+                pairs += 1;
+                pair_bytes += (p.key.len() + p.value.len()) as u64;
             }
             let seq = row_id as u64;
             let written = self
@@ -171,9 +178,13 @@ impl RowEncoder for KvEncoder<'_> {
             .auto_random
             .max(self.enc.max_ids.auto_random);
         let c = &self.counters;
-        c.bytes
-            .fetch_add(self.progress.pos.saturating_sub(start), Ordering::Relaxed);
+        let read = self.progress.pos.saturating_sub(start);
+        c.bytes.fetch_add(read, Ordering::Relaxed);
         c.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        crate::status::restored(&self.table, read, batch.len() as u64);
+        let m = crate::metrics::metrics();
+        crate::metrics::Metrics::inc(&m.kv_pairs, "written", pairs);
+        crate::metrics::Metrics::inc(&m.bytes, "written", pair_bytes);
         if self
             .save_every
             .is_some_and(|every| self.saved_at.elapsed() >= every)

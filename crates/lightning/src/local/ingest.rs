@@ -19,6 +19,8 @@ pub(crate) async fn ingest_engine(
     name: &str,
     engine: &ClosedEngine,
 ) -> Result<(), LightningError> {
+    let m = crate::metrics::metrics();
+    let split_timer = m.sst_seconds.with_label_values(&["split"]).start_timer();
     let opts = cluster.options().clone();
     let e2 = engine.clone();
     let ranges = tokio::task::spawn_blocking(move || {
@@ -40,10 +42,13 @@ pub(crate) async fn ingest_engine(
         .commit_ts()
         .await
         .map_err(|e| err(format!("{name}: getting a commit ts from PD: {e}")))?;
+    drop(split_timer);
     tracing::info!(table = %name, engine = %engine.uuid(), ranges = ranges.len(), new_regions = split.new_regions.len(), kvs = engine.total_kvs(), "ingesting engine");
+    let ingest_timer = m.sst_seconds.with_label_values(&["ingest"]).start_timer();
     let slots = Arc::new(Semaphore::new(opts.range_concurrency.max(1)));
     let mut set = JoinSet::new();
     for range in ranges {
+        crate::pause::pauser().wait(stop).await;
         if stop.is_stopped() {
             break;
         }
@@ -77,6 +82,8 @@ pub(crate) async fn ingest_engine(
                     stats.pairs, range.kvs
                 )));
             }
+            let m = crate::metrics::metrics();
+            crate::metrics::Metrics::inc(&m.kv_pairs, "ingested", stats.pairs);
             Ok(stats.retries)
         });
     }
@@ -87,6 +94,8 @@ pub(crate) async fn ingest_engine(
     if stop.is_stopped() {
         return Err(LightningError::Cancelled);
     }
+    drop(ingest_timer);
+    crate::metrics::Metrics::inc(&m.bytes, "imported", engine.total_size());
     tracing::info!(table = %name, engine = %engine.uuid(), retries, "engine ingested");
     Ok(())
 }

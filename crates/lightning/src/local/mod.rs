@@ -148,6 +148,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
     }
 
     let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
+    crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
     let ctx = Arc::new(Ctx {
         counters: progress.counters().clone(),
         target: target.clone(),
@@ -192,6 +193,7 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
                 .acquire_owned()
                 .await
                 .map_err(|_| LightningError::Cancelled)?;
+            let _busy = crate::status::busy("table");
             if ctx.stop.is_stopped() {
                 return Err(LightningError::Cancelled);
             }

@@ -147,6 +147,7 @@ pub(super) async fn checksum(
     info: &TableInfo,
     local: &KvChecksum,
 ) -> Result<(), LightningError> {
+    let _timer = crate::metrics::metrics().checksum_seconds.start_timer();
     let level = ctx.cfg.post_restore.checksum;
     if level == PostOpLevel::Off {
         return Ok(());

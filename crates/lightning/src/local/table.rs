@@ -71,6 +71,7 @@ pub(super) async fn import_table(
     let cp = ctx.cp.store.get(&name).await?;
     if cp.status >= DONE {
         tracing::info!(table = %name, "table finished by an earlier run; skipped");
+        crate::status::table_ended(&name, &Ok(()));
         ctx.counters.tables_done.fetch_add(1, Ordering::Relaxed);
         return Ok(None);
     }
@@ -87,7 +88,12 @@ pub(super) async fn import_table(
         resolution: Mutex::new(Resolution::default()),
     });
     let mut reached = cp.status.max(S::LOADED);
-    match run.import(&src, cp, &mut reached).await {
+    let res = run.import(&src, cp, &mut reached).await;
+    crate::status::table_ended(&name, &res);
+    crate::metrics::metrics()
+        .import_seconds
+        .observe(started.elapsed().as_secs_f64());
+    match res {
         Ok((rows, bytes)) => {
             ctx.counters.tables_done.fetch_add(1, Ordering::Relaxed);
             let seconds = started.elapsed().as_secs_f64();
@@ -156,6 +162,12 @@ impl TableRun {
             }
         }
         let layout = self.plan(chunks, &cp).await?;
+        let all = layout.iter().flat_map(|(_, c)| c);
+        let finished = all
+            .clone()
+            .filter(|c| self.progress_of(c).pos >= c.end)
+            .count();
+        crate::status::table_chunks(&self.name, all.count(), finished);
         let engine_ids: Vec<i32> = layout.iter().map(|(id, _)| *id).collect();
         let status_of = |id: i32| cp.engines.get(&id).map_or(S::LOADED, |e| e.status);
         let index_status = status_of(INDEX_ENGINE_ID);
@@ -504,13 +516,13 @@ impl TableRun {
             if start.pos > chunk.offset {
                 tracing::info!(table = %self.name, chunk = %checkpoint::chunk_key(&chunk), pos = start.pos, "resuming chunk");
             }
-            set.spawn(self.clone().encode_chunk(
-                engine_id,
-                data.clone(),
-                index.clone(),
-                chunk,
-                start,
-            ));
+            let (run, data, index) = (self.clone(), data.clone(), index.clone());
+            set.spawn(async move {
+                let name = run.name.clone();
+                let res = run.encode_chunk(engine_id, data, index, chunk, start).await;
+                crate::status::chunk_ended(&name, &res);
+                res
+            });
         }
         let (mut rows, mut bytes) = (0, 0);
         match join_all(&mut set, &self.ctx.stop, |(r, b)| {
@@ -542,9 +554,11 @@ impl TableRun {
         start: ChunkProgress,
     ) -> Result<(u64, u64), LightningError> {
         let ctx = self.ctx.clone();
+        crate::pause::pauser().wait(&ctx.stop).await;
         let _permit = crate::limits::permit(&ctx.region, &ctx.stop).await?;
+        let _busy = crate::status::chunk_running();
         let key = checkpoint::chunk_key(&chunk);
-        let end = chunk.end;
+        let (end, offset) = (chunk.end, chunk.offset);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<ChunkProgress>(4);
         let run = self.clone();
         let producer = tokio::task::spawn_blocking(move || {
@@ -558,6 +572,7 @@ impl TableRun {
                 data.writer().map_err(engine_err)?,
                 index.writer().map_err(engine_err)?,
                 file.clone(),
+                run.name.clone(),
                 start,
                 ctx.cp.enabled.then(save_interval),
                 ctx.errors.clone(),
@@ -606,6 +621,9 @@ impl TableRun {
             .map_err(|e| LightningError::Internal(e.to_string()))?;
         saved?;
         let (rows, read, mut last) = produced?;
+        // What no row spans (statement heads, separators, the tail) is done too.
+        let tail = if end == u64::MAX { offset + read } else { end };
+        crate::status::restored(&self.name, tail.saturating_sub(last.pos), 0);
         // The whole chunk is in: record its end (compressed chunks end at `u64::MAX`).
         last.pos = end;
         self.save_chunk(engine_id, &key, last).await?;
@@ -657,6 +675,7 @@ impl TableRun {
 
     fn open(&self, id: i32) -> Result<Engine, LightningError> {
         let u = engine_uuid(&self.name, id);
+        crate::metrics::Metrics::inc(&crate::metrics::metrics().importer_engine, "open", 1);
         self.ctx
             .engines
             .open_engine(u)
@@ -668,6 +687,10 @@ impl TableRun {
         let closed = tokio::task::spawn_blocking(move || e.close())
             .await
             .map_err(|j| LightningError::Internal(j.to_string()))?;
+        let m = crate::metrics::metrics();
+        crate::metrics::Metrics::inc(&m.importer_engine, "closed", 1);
+        let result = if closed.is_ok() { "success" } else { "failure" };
+        m.engines.with_label_values(&["closed", result]).inc();
         closed.map_err(|e| match e {
             EngineError::Duplicates { duplicates, .. } => {
                 let keys: Vec<String> = duplicates
@@ -685,6 +708,11 @@ impl TableRun {
     }
 
     async fn set_engine_status(&self, id: i32, status: S) -> Result<(), LightningError> {
+        if status != S::CLOSED {
+            let m = &crate::metrics::metrics().engines;
+            m.with_label_values(&[status.metric_name(), "success"])
+                .inc();
+        }
         self.ctx.cp.save_engine_status(&self.name, id, status).await
     }
 
@@ -698,6 +726,7 @@ impl TableRun {
     /// Records the table at `status` and remembers it as reached.
     async fn advance(&self, reached: &mut S, status: S) -> Result<(), LightningError> {
         self.set_status(status).await?;
+        crate::status::table_state(status.metric_name());
         *reached = status;
         Ok(())
     }
