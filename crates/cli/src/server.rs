@@ -376,25 +376,108 @@ pub fn router(s: Arc<Server>) -> Router {
         .with_state(s)
 }
 
+/// The status port's certificate and key (`[security] cert-path`, `key-path`), when set.
+pub struct StatusTls {
+    /// PEM certificate chain.
+    pub cert: std::path::PathBuf,
+    /// PEM private key.
+    pub key: std::path::PathBuf,
+}
+
 /// Binds `addr` (upstream's form: `:8289` is every interface) and serves the API in the
-/// background; returns the address bound (a port of 0 picks one).
-pub async fn serve(addr: &str, s: Arc<Server>) -> anyhow::Result<std::net::SocketAddr> {
+/// background, over TLS with `tls` (no client certificate asked, as upstream's); returns
+/// the address bound (a port of 0 picks one).
+pub async fn serve(
+    addr: &str,
+    tls: Option<StatusTls>,
+    s: Arc<Server>,
+) -> anyhow::Result<std::net::SocketAddr> {
     let bind = match addr.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => addr.to_string(),
     };
+    let acceptor = tls.map(|t| tls_acceptor(&t)).transpose()?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| anyhow::anyhow!("status-addr {addr}: cannot listen: {e}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, "starting HTTP server");
+    tracing::info!(address = %local, tls = acceptor.is_some(), "starting HTTP server");
     let app = router(s);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let res = match acceptor {
+            Some(acceptor) => {
+                axum::serve(
+                    TlsListener {
+                        tcp: listener,
+                        acceptor,
+                    },
+                    app,
+                )
+                .await
+            }
+            None => axum::serve(listener, app).await,
+        };
+        if let Err(e) = res {
             tracing::warn!(error = %e, "HTTP server stopped");
         }
     });
     Ok(local)
+}
+
+fn tls_acceptor(t: &StatusTls) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&t.cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("security.cert-path {}: {e}", t.cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&t.key)
+        .map_err(|e| anyhow::anyhow!("security.key-path {}: {e}", t.key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow::anyhow!("the status port's certificate and key: {e}"))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+}
+
+/// A TCP listener whose connections are TLS; a failed or slow handshake drops that
+/// connection only.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (tcp, peer) = match self.tcp.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "status server: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => return (tls, peer),
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "status server: TLS handshake failed")
+                }
+                Err(_) => tracing::debug!(%peer, "status server: TLS handshake timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
 }
 
 #[cfg(test)]

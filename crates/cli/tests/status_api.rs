@@ -110,6 +110,10 @@ impl Drop for Lightning {
 
 /// Starts a server-mode tidb-lightning; returns it and the status address it bound.
 fn start_server(log: &Path) -> (Lightning, String) {
+    start_server_with(log, &[])
+}
+
+fn start_server_with(log: &Path, extra: &[&str]) -> (Lightning, String) {
     let db = server();
     let mut child = Command::new(LIGHTNING)
         .args([
@@ -119,6 +123,7 @@ fn start_server(log: &Path) -> (Lightning, String) {
             "--backend",
             "tidb",
         ])
+        .args(extra)
         .args([
             "--tidb-host",
             "127.0.0.1",
@@ -385,4 +390,49 @@ fn server_mode_queues_pauses_cancels_and_reports() {
     );
     assert!(sample(&m, "lightning_row_read_seconds_count", "{}") >= 5.0);
     assert!(sample(&m, "process_resident_memory_bytes", "{}") > 1e6);
+}
+
+#[test]
+fn the_status_port_speaks_tls_with_the_security_certificates() {
+    let tmp = tempfile::tempdir().unwrap();
+    lightning_testkit::make_certificates(tmp.path()).unwrap();
+    let f = |n: &str| tmp.path().join(n).display().to_string();
+    let (cert, key) = (f("server-cert.pem"), f("server-key.pem"));
+    let (_lightning, addr) = start_server_with(
+        &tmp.path().join("lightning.log"),
+        &["--cert", &cert, "--key", &key],
+    );
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(f("ca.pem")).unwrap()).unwrap();
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        let resp = client
+            .get(format!("https://localhost:{port}/metrics"))
+            .send()
+            .await
+            .expect("an HTTPS request to the status port");
+        assert_eq!(resp.status(), 200);
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("process_resident_memory_bytes"), "{text}");
+        let pause = client
+            .get(format!("https://127.0.0.1:{port}/pause"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pause.text().await.unwrap(), r#"{"paused":false}"#);
+        // A plain HTTP request gets no answer from the TLS port.
+        let plain = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+    });
 }

@@ -37,6 +37,19 @@ impl Config {
         self.adjust_tidb()?;
         self.adjust_checkpoint()?;
         self.adjust_routes()?;
+        let sec = &self.security;
+        if sec.cert_path.is_empty() != sec.key_path.is_empty() {
+            let (key, value) = if sec.key_path.is_empty() {
+                ("security.key-path", "")
+            } else {
+                ("security.cert-path", "")
+            };
+            return Err(ConfigError::value(
+                key,
+                value,
+                "security.cert-path and security.key-path go together: set both or neither",
+            ));
+        }
         self.adjust_conflict()
     }
 
@@ -58,16 +71,13 @@ impl Config {
         let limits = &dl.max_error;
         // Zero asks for the default where upstream derives it.
         let default_or_zero = |v: usize, d: usize| v == 0 || v == d;
-        let tls_status = !l.status_addr.is_empty() && !self.security.cert_path.is_empty();
         let parallel = "parallel import (several instances into one table) is not built yet";
         let post = "compaction after the import is not built";
         let logs = "log files are not rotated: leave it at its default";
         let unused = "this build has no code that reads it";
-        let checks: [(&str, bool, String, &str); 25] = [
+        let checks: [(&str, bool, String, &str); 24] = [
             ("tikv-importer.backend", t.backend != Backend::Importer, "importer".into(),
              "tikv-importer is not built yet; use \"local\" (physical) or \"tidb\" (logical)"),
-            ("lightning.status-addr", !tls_status, l.status_addr.clone(),
-             "TLS on the status port is not built yet: with [security] certificates, leave status-addr empty"),
             ("lightning.max-size", l.max_size == dl.max_size, l.max_size.to_string(), logs),
             ("lightning.max-days", l.max_days == dl.max_days, l.max_days.to_string(), logs),
             ("lightning.max-backups", l.max_backups == dl.max_backups, l.max_backups.to_string(), logs),

@@ -121,10 +121,6 @@ fn keys_this_build_cannot_act_on_are_refused_by_name_not_ignored() {
         ))
     };
     for (toml, key) in [
-        (
-            "[lightning]\nstatus-addr = \":8289\"\n[security]\nca-path = \"ca.pem\"\ncert-path = \"c.pem\"\nkey-path = \"k.pem\"",
-            "lightning.status-addr",
-        ),
         ("[lightning]\nmax-size = 64", "lightning.max-size"),
         (
             "[lightning.max-error]\nsyntax = 5",
@@ -233,6 +229,10 @@ fn bad_values_name_the_key() {
     assert!(msg.contains("-backend") && msg.contains("nosql"), "{msg}");
     let msg = run(&["-d", d, "--bogus"]).unwrap_err().to_string();
     assert!(msg.contains("bogus"), "{msg}");
+    let msg = run(&["-d", d, "--backend", "tidb", "--cert", "c.pem"])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("security.key-path"), "{msg}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ mod mariadb;
 pub mod sim;
 pub mod tidb;
 
-pub use mariadb::{MariaDb, ROOT_USER};
+pub use mariadb::{make_certificates, MariaDb, ROOT_USER};
 
 use std::path::{Path, PathBuf};
 

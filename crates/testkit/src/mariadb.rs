@@ -19,8 +19,9 @@ pub struct MariaDb {
     port: u16,
 }
 
-/// Writes a CA and a server certificate for 127.0.0.1 into `dir`; returns mariadbd's flags.
-fn make_certificates(dir: &Path) -> Result<Vec<String>> {
+/// Writes a throwaway CA (`ca.pem`) and a server certificate for 127.0.0.1 and localhost
+/// (`server-cert.pem`, `server-key.pem`) into `dir`; returns mariadbd's flags for them.
+pub fn make_certificates(dir: &Path) -> Result<Vec<String>> {
     let run = |args: &[&str]| -> Result<()> {
         let out = Command::new("openssl")
             .args(args)

@@ -2,7 +2,7 @@
 //! server. Flags and config file as upstream TiDB Lightning.
 
 use lightning::{LightningError, StopFlag};
-use lightning_cli::server::{serve, Server, TaskResult};
+use lightning_cli::server::{serve, Server, StatusTls, TaskResult};
 use lightning_config::{Config, Invocation};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,6 +54,11 @@ fn main() -> ExitCode {
     };
     let checkpoints = cfg.checkpoint.enable;
     let (server_mode, status_addr) = (cfg.lightning.server_mode, cfg.lightning.status_addr.clone());
+    let sec = &cfg.security;
+    let tls = (!sec.cert_path.is_empty()).then(|| StatusTls {
+        cert: sec.cert_path.clone().into(),
+        key: sec.key_path.clone().into(),
+    });
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
@@ -63,7 +68,7 @@ fn main() -> ExitCode {
         tokio::spawn(watch_signals(stop.clone()));
         let server = Server::new(logging.level, server_mode.then_some(args));
         if !status_addr.is_empty() {
-            match serve(&status_addr, server.clone()).await {
+            match serve(&status_addr, tls, server.clone()).await {
                 Ok(addr) => eprintln!("tidb-lightning: status server listening on {addr}"),
                 Err(e) => {
                     eprintln!("tidb-lightning: {e:#}");
