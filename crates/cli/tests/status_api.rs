@@ -2,8 +2,13 @@
 //! runs POSTed tasks in order, refuses a bad one with 400 and keeps serving, cancels a
 //! queued one on DELETE, holds still while paused and finishes exact after resume; its
 //! `/metrics` parse with Prometheus' own Python parser and count every chunk and source
-//! byte; `/loglevel` and `/progress/*` answer as upstream's.
+//! byte; `/loglevel` and `/progress/*` answer as upstream's; a local-backend task's KV
+//! pairs and engines are counted as the cluster received them; the port speaks TLS with
+//! `[security]` certificates.
 
+mod common;
+
+use lightning_testkit::sim::{TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const LIGHTNING: &str = env!("CARGO_BIN_EXE_tidb-lightning");
+use common::LIGHTNING;
 
 fn server() -> &'static MariaDb {
     MariaDb::shared()
@@ -435,4 +440,103 @@ fn the_status_port_speaks_tls_with_the_security_certificates() {
             .await;
         assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_backend_task_counts_pairs_engines_and_bytes() {
+    let tc = TestCluster::start(TestClusterOptions::default())
+        .await
+        .expect("start the simulated cluster");
+    let work = tempfile::tempdir().unwrap();
+    let config = common::dump_and_config(&tc, work.path(), "");
+    // Logging is the server's: the task body leaves it out.
+    let body: String = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("file = ") && !l.starts_with("level = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dump = work.path().join("dump");
+    let (mut size, mut files) = (0, 0);
+    for e in std::fs::read_dir(&dump).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.contains("schema") {
+            size += e.metadata().unwrap().len();
+            files += 1;
+        }
+    }
+    let log = work.path().join("server.log");
+    let (lightning, addr, m) = tokio::task::spawn_blocking(move || {
+        let (lightning, addr) = start_server_with(&log, &[]);
+        let (code, resp) = http(&addr, "POST", "/tasks", &body);
+        assert_eq!(code, 200, "{resp}");
+        wait_for("the local task to finish", 120, || {
+            let t = json(&http(&addr, "GET", "/tasks", "").1);
+            t["current"].is_null() && t["queue"] == serde_json::json!([])
+        });
+        let m = parse_metrics(&http(&addr, "GET", "/metrics", "").1);
+        (lightning, addr, m)
+    })
+    .await
+    .unwrap();
+    let task_log = std::fs::read_to_string(work.path().join("server.log")).unwrap();
+    common::assert_imported(&tc, &task_log, "server mode, local backend");
+    let p = json(
+        &tokio::task::spawn_blocking(move || http(&addr, "GET", "/progress/task", "").1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(p["s"], 2, "{p}");
+    drop(lightning);
+
+    let get = |name: &str, labels: &str| sample(&m, name, labels);
+    let written = get("lightning_kv_pairs_total", r#"{"state": "written"}"#);
+    assert!(written > 0.0);
+    assert_eq!(
+        get("lightning_kv_pairs_total", r#"{"state": "ingested"}"#),
+        written
+    );
+    assert_eq!(
+        get("lightning_bytes_total", r#"{"state": "restored"}"#),
+        size as f64
+    );
+    assert_eq!(
+        get("lightning_chunks_total", r#"{"state": "finished"}"#),
+        files as f64
+    );
+    // Two tables, each a data and an index engine, every one opened, closed and imported.
+    assert_eq!(
+        get("lightning_importer_engine_total", r#"{"type": "open"}"#),
+        4.0
+    );
+    assert_eq!(
+        get("lightning_importer_engine_total", r#"{"type": "closed"}"#),
+        4.0
+    );
+    assert_eq!(
+        get(
+            "lightning_engines_total",
+            r#"{"result": "success", "state": "imported"}"#
+        ),
+        4.0
+    );
+    assert_eq!(
+        get(
+            "lightning_tables_total",
+            r#"{"result": "success", "state": "checksum"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        get(
+            "lightning_tables_total",
+            r#"{"result": "success", "state": "completed"}"#
+        ),
+        2.0
+    );
+    assert!(get("lightning_bytes_total", r#"{"state": "imported"}"#) > 0.0);
+    assert!(get("lightning_sst_seconds_count", r#"{"kind": "ingest"}"#) >= 4.0);
+    assert!(get("lightning_checksum_seconds_count", "{}") >= 2.0);
+    assert_eq!(get("lightning_progress", r#"{"phase": "total"}"#), 1.0);
+    tc.shutdown().await;
 }

@@ -260,8 +260,8 @@ pub(crate) fn from_args<I: IntoIterator<Item = OsString>>(
 
 /// The configuration of one task posted to a server-mode process (`POST /tasks`):
 /// defaults < the server's `--config` file < its flags < the task's TOML `body`, as
-/// upstream's (a flag the body also sets gives way to the body). A task runs no server of
-/// its own: `server-mode` and `status-addr` are the process's.
+/// upstream's (a flag the body also sets gives way to the body). Logging and the status
+/// server are the process's: a body that sets them is refused, naming the key.
 pub(crate) fn task_from_args(args: &[String], body: &str) -> Result<Config, ConfigError> {
     let parse_err = |path: Option<PathBuf>, e: toml::de::Error| ConfigError::Parse {
         path,
@@ -269,6 +269,20 @@ pub(crate) fn task_from_args(args: &[String], body: &str) -> Result<Config, Conf
     };
     let given: Given = scan(args.to_vec())?.unwrap_or_default();
     let task: toml::Table = body.parse().map_err(|e| parse_err(None, e))?;
+    for key in SERVER_KEYS {
+        if sets_key(&task, key) {
+            let (section, name) = key.split_once('.').unwrap_or(("", key));
+            let value = match &task[section][name] {
+                toml::Value::String(v) => v.clone(),
+                v => v.to_string(),
+            };
+            return Err(ConfigError::value(
+                key,
+                value,
+                "a task cannot set it: the server's applies to every task (set it on the server's command line or --config)",
+            ));
+        }
+    }
     let mut merged = match given.get("config").and_then(|v| v.last()) {
         Some(path) => {
             let path = PathBuf::from(path);
@@ -293,6 +307,17 @@ pub(crate) fn task_from_args(args: &[String], body: &str) -> Result<Config, Conf
     cfg.validate()?;
     Ok(cfg)
 }
+
+/// Keys of the server process that a posted task cannot change: its logging and its
+/// status server.
+const SERVER_KEYS: [&str; 6] = [
+    "lightning.file",
+    "lightning.level",
+    "lightning.format",
+    "lightning.status-addr",
+    "lightning.pprof-port",
+    "lightning.server-mode",
+];
 
 /// Overlays `top` on `base`, table by table.
 fn merge_tables(base: &mut toml::Table, top: toml::Table) {

@@ -552,6 +552,13 @@ fn a_posted_task_overlays_the_server_file_and_flags_and_runs_no_server() {
     let cfg = Config::for_task(&server, "[tidb]\nport = 4000\n").unwrap();
     assert_eq!(cfg.mydumper.data_source_dir, da);
 
+    for body in [
+        "[lightning]\nfile = \"/tmp/x.log\"\n",
+        "[lightning]\nserver-mode = true\n",
+    ] {
+        let e = Config::for_task(&server, body).unwrap_err().to_string();
+        assert!(e.contains("a task cannot set it"), "{e}");
+    }
     let e = Config::for_task(&server, "[tidb]\nport = \n")
         .unwrap_err()
         .to_string();

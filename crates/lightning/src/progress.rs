@@ -1,4 +1,5 @@
-//! Progress: a bar on a terminal, periodic log lines otherwise.
+//! Progress: a bar on a terminal, periodic log lines otherwise, each with the time left
+//! per phase; the same fractions go to `lightning_progress{phase}`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -23,9 +24,12 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Starts reporting against the estimated source bytes of `tables`.
+    /// `physical`: the local backend, whose import phase (KV bytes ingested of those
+    /// written) is reported too.
     pub(crate) fn for_tables<'a>(
         tables: impl ExactSizeIterator<Item = &'a lightning_source::TableSource>,
         log_every: Duration,
+        physical: bool,
     ) -> Result<Self, crate::LightningError> {
         let count = tables.len();
         let mut total_bytes = 0;
@@ -39,6 +43,7 @@ impl Progress {
             total_bytes,
             count,
             log_every,
+            physical,
         ))
     }
 
@@ -48,8 +53,10 @@ impl Progress {
         total_bytes: u64,
         tables: usize,
         log_every: Duration,
+        physical: bool,
     ) -> Self {
         let started = Instant::now();
+        let import = ImportPhase::new(physical);
         if std::io::stderr().is_terminal() {
             let bar =
                 ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
@@ -62,11 +69,18 @@ impl Progress {
             let (b, c) = (bar.clone(), counters.clone());
             let task = tokio::spawn(async move {
                 loop {
-                    b.set_position(c.bytes.load(Ordering::Relaxed));
+                    let bytes = c.bytes.load(Ordering::Relaxed);
+                    b.set_position(bytes);
                     let done = c.tables_done.load(Ordering::Relaxed);
+                    let rows = c.rows.load(Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    let imported = import
+                        .report(fraction(bytes, total_bytes))
+                        .map(|p| format!(", imported {:.0} %", p.done * 100.0))
+                        .unwrap_or_default();
                     b.set_message(format!(
-                        "{} rows, tables {done}/{tables}",
-                        c.rows.load(Ordering::Relaxed)
+                        "{rows} rows ({:.0}/s), tables {done}/{tables}{imported}",
+                        rows as f64 / secs
                     ));
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
@@ -79,27 +93,49 @@ impl Progress {
         }
         let c = counters.clone();
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(log_every.max(Duration::from_secs(1)));
-            tick.tick().await;
+            // The gauges move every second; the log line every `log-progress`.
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let log_every = log_every.max(Duration::from_secs(1));
+            let mut logged = Instant::now();
             loop {
                 tick.tick().await;
                 let bytes = c.bytes.load(Ordering::Relaxed);
+                let phase = import.report(fraction(bytes, total_bytes));
+                if logged.elapsed() < log_every {
+                    continue;
+                }
+                logged = Instant::now();
+                let rows = c.rows.load(Ordering::Relaxed);
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 let speed = bytes as f64 / secs;
-                let eta = if speed > 0.0 {
-                    total_bytes.saturating_sub(bytes) as f64 / speed
-                } else {
-                    f64::NAN
-                };
-                tracing::info!(
-                    tables = format!("{}/{tables}", c.tables_done.load(Ordering::Relaxed)),
-                    rows = c.rows.load(Ordering::Relaxed),
-                    bytes,
-                    total_bytes,
-                    speed_mb_s = format!("{:.2}", speed / 1e6),
-                    eta_s = format!("{eta:.0}"),
-                    "progress"
-                );
+                let eta = remaining_secs(total_bytes.saturating_sub(bytes), speed);
+                let tables = format!("{}/{tables}", c.tables_done.load(Ordering::Relaxed));
+                match phase {
+                    Some(p) => tracing::info!(
+                        tables,
+                        rows,
+                        rows_per_s = format!("{:.0}", rows as f64 / secs),
+                        bytes,
+                        total_bytes,
+                        speed_mb_s = format!("{:.2}", speed / 1e6),
+                        restore_eta_s = format!("{eta:.0}"),
+                        kv_imported = p.imported,
+                        kv_written = p.written,
+                        import_mb_s = format!("{:.2}", p.speed / 1e6),
+                        import_eta_s = format!("{:.0}", p.eta),
+                        "progress"
+                    ),
+                    None => tracing::info!(
+                        tables,
+                        rows,
+                        rows_per_s = format!("{:.0}", rows as f64 / secs),
+                        bytes,
+                        total_bytes,
+                        speed_mb_s = format!("{:.2}", speed / 1e6),
+                        eta_s = format!("{eta:.0}"),
+                        "progress"
+                    ),
+                }
             }
         });
         Progress {
@@ -112,6 +148,97 @@ impl Progress {
     /// The counters being shown.
     pub(crate) fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+}
+
+/// `done / total`, capped at 1 (0 when there is nothing to do).
+fn fraction(done: u64, total: u64) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        (done as f64 / total as f64).min(1.0)
+    }
+}
+
+/// Seconds to move `left` bytes at `speed` bytes/s (NaN while nothing moved).
+fn remaining_secs(left: u64, speed: f64) -> f64 {
+    if speed > 0.0 {
+        left as f64 / speed
+    } else {
+        f64::NAN
+    }
+}
+
+/// The local backend's import phase: KV bytes ingested into the cluster of those written
+/// to engines, counted from this task's start (the metrics add up over a server's tasks).
+#[derive(Clone, Copy)]
+struct ImportPhase {
+    physical: bool,
+    started: Instant,
+    written0: u64,
+    imported0: u64,
+}
+
+/// Where the import phase stands.
+struct ImportProgress {
+    written: u64,
+    imported: u64,
+    done: f64,
+    speed: f64,
+    eta: f64,
+}
+
+fn kv_bytes(state: &str) -> u64 {
+    crate::metrics::metrics()
+        .bytes
+        .with_label_values(&[state])
+        .get()
+}
+
+impl ImportPhase {
+    fn new(physical: bool) -> Self {
+        ImportPhase {
+            physical,
+            started: Instant::now(),
+            written0: kv_bytes("written"),
+            imported0: kv_bytes("imported"),
+        }
+    }
+
+    /// Sets `lightning_progress{phase}` from the restore phase's fraction done and, on the
+    /// local backend, returns the import phase.
+    fn report(&self, restored: f64) -> Option<ImportProgress> {
+        let gauge = &crate::metrics::metrics().progress;
+        if !self.physical {
+            gauge.with_label_values(&["total"]).set(restored);
+            return None;
+        }
+        let written = kv_bytes("written").saturating_sub(self.written0);
+        let imported = kv_bytes("imported").saturating_sub(self.imported0);
+        // Until every row is encoded, what is left to write is not known: scale what is
+        // written by the restore phase's fraction.
+        let expected = if restored > 0.0 {
+            (written as f64 / restored) as u64
+        } else {
+            0
+        };
+        let done = if expected == 0 {
+            0.0
+        } else {
+            fraction(imported, expected)
+        };
+        let speed = imported as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        gauge.with_label_values(&["import"]).set(done);
+        gauge
+            .with_label_values(&["total"])
+            .set((restored + done) / 2.0);
+        Some(ImportProgress {
+            written,
+            imported,
+            done,
+            speed,
+            eta: remaining_secs(expected.saturating_sub(imported), speed),
+        })
     }
 }
 

@@ -176,7 +176,7 @@ async fn run_logical(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, 
         });
     }
 
-    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress)?;
+    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress, false)?;
     crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
     let ctx = Arc::new(Ctx {
         target: target.clone(),
