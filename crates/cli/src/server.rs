@@ -13,14 +13,14 @@
 
 use crate::LogLevel;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, put};
 use axum::Router;
 use lightning::{pauser, StopFlag};
 use lightning_config::Config;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -87,8 +87,9 @@ impl Server {
     }
 
     /// Runs the next queued task (waiting for one), with `stop` as its stop flag besides
-    /// its own `DELETE`; returns its id and result.
-    pub async fn run_next(&self, stop: &Arc<StopFlag>) -> (i64, TaskResult) {
+    /// its own `DELETE`; returns its id and result, or `None` when `stop` is set before a
+    /// task starts. A task that started runs until it stops by itself.
+    pub async fn run_next(&self, stop: &Arc<StopFlag>) -> Option<(i64, TaskResult)> {
         let (id, cfg, task_stop) = loop {
             let notified = self.wake.notified();
             if let Some(t) = {
@@ -108,21 +109,22 @@ impl Server {
                 let (t, s) = t;
                 break (t.id, t.cfg, s.unwrap_or_default());
             }
-            notified.await;
+            tokio::select! {
+                () = notified => {}
+                () = stop.stopped() => return None,
+            }
         };
         tracing::info!(task = id, "task started");
         // Either flag stops the task: the process's (signals) or the task's (DELETE).
         let (outer, inner) = (stop.clone(), task_stop.clone());
         let relay = tokio::spawn(async move {
-            while !outer.is_stopped() {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            outer.stopped().await;
             inner.stop();
         });
         let res = lightning::run_with_stop(*cfg, task_stop).await;
         relay.abort();
         self.queue().current = None;
-        (id, res)
+        Some((id, res))
     }
 }
 
@@ -153,41 +155,12 @@ async fn progress_task() -> Response {
     json(StatusCode::OK, lightning::status::task_json())
 }
 
-async fn progress_table(RawQuery(q): RawQuery) -> Response {
-    let q = q.unwrap_or_default();
-    let table = q
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("t="))
-        .map(percent_decode)
-        .unwrap_or_default();
-    match lightning::status::table_json(&table) {
+async fn progress_table(Query(q): Query<HashMap<String, String>>) -> Response {
+    let table = q.get("t").map_or("", String::as_str);
+    match lightning::status::table_json(table) {
         Some(body) => json(StatusCode::OK, body),
         None => error(StatusCode::NOT_FOUND, format!("table {table} not found")),
     }
-}
-
-/// Decodes `%XX` escapes and `+` in a query value.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn get_level(State(s): State<Arc<Server>>) -> Response {
@@ -477,17 +450,5 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.tcp.local_addr()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_decode;
-
-    #[test]
-    fn query_values_are_decoded() {
-        assert_eq!(percent_decode("%60db%60.%60t%60"), "`db`.`t`");
-        assert_eq!(percent_decode("a+b%2"), "a b%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

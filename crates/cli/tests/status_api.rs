@@ -226,7 +226,7 @@ fn server_mode_queues_pauses_cancels_and_reports() {
     );
     let size = make_dump(&a, "status_a", 3, 400) + make_dump(&b, "status_b", 2, 300);
     make_dump(&c, "status_c", 1, 10);
-    let (_lightning, addr) = start_server(&tmp.path().join("lightning.log"));
+    let (mut lightning, addr) = start_server(&tmp.path().join("lightning.log"));
 
     // Paused before anything is posted: the first task starts and holds still.
     assert_eq!(http(&addr, "PUT", "/pause", ""), (200, "{}".into()));
@@ -395,6 +395,26 @@ fn server_mode_queues_pauses_cancels_and_reports() {
     );
     assert!(sample(&m, "lightning_row_read_seconds_count", "{}") >= 5.0);
     assert!(sample(&m, "process_resident_memory_bytes", "{}") > 1e6);
+
+    // SIGTERM ends an idle server cleanly.
+    let pid = lightning.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = lightning.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the server ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
 }
 
 #[test]

@@ -119,6 +119,13 @@ impl StopFlag {
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Resolves once stop was asked (polled every 100 ms: the flag is a plain atomic).
+    pub async fn stopped(&self) {
+        while !self.is_stopped() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// Waits for every task of `set`, handing each success to `on_ok`. The first failure asks

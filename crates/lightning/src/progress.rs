@@ -110,32 +110,22 @@ impl Progress {
                 let speed = bytes as f64 / secs;
                 let eta = remaining_secs(total_bytes.saturating_sub(bytes), speed);
                 let tables = format!("{}/{tables}", c.tables_done.load(Ordering::Relaxed));
-                match phase {
-                    Some(p) => tracing::info!(
-                        tables,
-                        rows,
-                        rows_per_s = format!("{:.0}", rows as f64 / secs),
-                        bytes,
-                        total_bytes,
-                        speed_mb_s = format!("{:.2}", speed / 1e6),
-                        restore_eta_s = format!("{eta:.0}"),
-                        kv_imported = p.imported,
-                        kv_written = p.written,
-                        import_mb_s = format!("{:.2}", p.speed / 1e6),
-                        import_eta_s = format!("{:.0}", p.eta),
-                        "progress"
-                    ),
-                    None => tracing::info!(
-                        tables,
-                        rows,
-                        rows_per_s = format!("{:.0}", rows as f64 / secs),
-                        bytes,
-                        total_bytes,
-                        speed_mb_s = format!("{:.2}", speed / 1e6),
-                        eta_s = format!("{eta:.0}"),
-                        "progress"
-                    ),
-                }
+                // The import phase's fields only on the local backend.
+                let p = phase.as_ref();
+                tracing::info!(
+                    tables,
+                    rows,
+                    rows_per_s = format!("{:.0}", rows as f64 / secs),
+                    bytes,
+                    total_bytes,
+                    speed_mb_s = format!("{:.2}", speed / 1e6),
+                    eta_s = format!("{eta:.0}"),
+                    kv_written = p.map(|p| p.written),
+                    kv_imported = p.map(|p| p.imported),
+                    import_mb_s = p.map(|p| format!("{:.2}", p.speed / 1e6)),
+                    import_eta_s = p.map(|p| format!("{:.0}", p.eta)),
+                    "progress"
+                );
             }
         });
         Progress {

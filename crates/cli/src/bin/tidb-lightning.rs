@@ -80,8 +80,10 @@ fn main() -> ExitCode {
             return serve_tasks(&server, &stop).await;
         }
         server.push(cfg);
-        let (_, res) = server.run_next(&stop).await;
-        report(res, checkpoints)
+        match server.run_next(&stop).await {
+            Some((_, res)) => report(res, checkpoints),
+            None => report(Err(LightningError::Cancelled), checkpoints),
+        }
     })
 }
 
@@ -90,9 +92,9 @@ fn main() -> ExitCode {
 async fn serve_tasks(server: &Server, stop: &Arc<StopFlag>) -> ExitCode {
     tracing::info!("Lightning server is running, post to /tasks to start an import task");
     loop {
-        let (id, res) = tokio::select! {
-            r = server.run_next(stop) => r,
-            () = stopped(stop) => return ExitCode::SUCCESS,
+        // A signal stops the running task (it saves its checkpoint) and then the server.
+        let Some((id, res)) = server.run_next(stop).await else {
+            return ExitCode::SUCCESS;
         };
         match res {
             Ok(summary) => {
@@ -109,12 +111,6 @@ async fn serve_tasks(server: &Server, stop: &Arc<StopFlag>) -> ExitCode {
         if stop.is_stopped() {
             return ExitCode::SUCCESS;
         }
-    }
-}
-
-async fn stopped(stop: &StopFlag) {
-    while !stop.is_stopped() {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

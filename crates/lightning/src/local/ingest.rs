@@ -73,7 +73,8 @@ pub(crate) async fn ingest_engine(
             let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
             let res = tokio::select! {
                 r = cluster.ingest_range(&range.start, &range.end, stream, ts) => r,
-                () = stopped(&stop) => return Err(LightningError::Cancelled),
+                // A range in flight is abandoned (its jobs cancelled), not waited for.
+                () = stop.stopped() => return Err(LightningError::Cancelled),
             };
             let stats = res.map_err(|e| err(format!("{name}: ingesting a range: {e}")))?;
             if stats.pairs != range.kvs {
@@ -98,12 +99,4 @@ pub(crate) async fn ingest_engine(
     crate::metrics::Metrics::inc(&m.bytes, "imported", engine.total_size());
     tracing::info!(table = %name, engine = %engine.uuid(), retries, "engine ingested");
     Ok(())
-}
-
-/// Resolves once the import is asked to stop (polled: the flag is a plain atomic), so a
-/// range in flight is abandoned (its jobs cancelled) rather than waited for.
-async fn stopped(stop: &StopFlag) {
-    while !stop.is_stopped() {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 }
