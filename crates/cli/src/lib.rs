@@ -1,5 +1,7 @@
 //! Shared helpers of the binaries (`tidb-lightning`, `tidb-lightning-ctl`): logging
-//! set-up from `[lightning] level` / `file`, and the allocator's arena limit.
+//! set-up from `[lightning] level` / `file` (with a level the status API can change), the
+//! allocator's arena limit, and `server`: the status HTTP API and server mode's task queue,
+//! which hands each task to `lightning::run_with_stop`.
 
 use anyhow::Context;
 use std::path::PathBuf;
