@@ -133,7 +133,14 @@ SOURCES = {
 BACKENDS = ["local", "tidb"]
 IMPORTER_NOT_BUILT = "backend importer needs tikv-importer, which is not built yet"
 TIKV_IMPORTER_NOT_BUILT = "tikv-importer is not built yet"
-NO_STATUS_SERVER = "tidb-lightning has no status server yet"
+# The status server is opt-in (status.enabled); the values TiDB Operator's chart used for it
+# and the status keys in `config` are refused, pointing to status.*.
+USE_STATUS_VALUES = "the status server is set with status.enabled, status.port (default 8289) and status.service"
+USE_STATUS_CONFIG = "use status.enabled and status.port instead"
+NO_SERVER_MODE = "the chart runs one import as a Job; server mode is not offered"
+# With [security] cert-path the status port speaks HTTPS; a user prometheus.io/scheme that
+# says otherwise is refused.
+SCHEME_DIFFERS = "annotations: prometheus.io/scheme: %s differs from the chart's %s"
 TLS = {
     "off": {},
     "cluster": {"tlsCluster": {"enabled": True}},

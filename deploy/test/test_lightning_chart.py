@@ -1,7 +1,7 @@
 """tidb-lightning chart: every backend (local, tidb) x data source x TLS mode renders, lints
 strictly, validates against the Kubernetes 1.30 schemas, has no duplicated key, says what it
-must, and publishes no status port, Service or Prometheus annotation (there is no status
-server yet)."""
+must, and by default publishes no status port, Service or Prometheus annotation (the status
+server is opt-in: status.enabled, tested in test_status.py)."""
 import itertools
 import subprocess
 import sys
@@ -147,7 +147,7 @@ def test_matrix(backend, source, tls):
         # cluster TLS alone: the MySQL connection must not pick up the cluster certificate
         assert cfg["tidb"].get("tls") == ("false" if cluster_tls else None)
 
-    # no status server yet: no Service, no ports, no Prometheus annotations
+    # status.enabled is false by default: no Service, no ports, no Prometheus annotations
     assert all_of(objs, "Service") == []
     assert sorted(o["kind"] for o in objs) == sorted(["ConfigMap", "Job"] + ["PersistentVolumeClaim"] * len(pvcs))
     assert "ports" not in main
@@ -201,8 +201,8 @@ def test_local_source_with_user_node_selector_has_one_node_selector():
 
 
 def test_no_status_port_service_or_prometheus_in_any_manifest(rendered_dir):
-    """tidb-lightning has no status HTTP server: nothing of the chart may point at one,
-    in any backend x source x TLS combination (nor in NOTES.txt)."""
+    """The status server is off by default (status.enabled: false): nothing of the chart may
+    point at one, in any backend x source x TLS combination (nor in NOTES.txt)."""
     files = sorted(rendered_dir.glob("lightning-*.yaml"))
     assert len(files) == len(MATRIX)
     for f in files:
@@ -221,7 +221,7 @@ def test_no_status_port_service_or_prometheus_in_any_manifest(rendered_dir):
     for source in SOURCES:
         notes = render_notes(LIGHTNING, lightning_values(source=source))
         assert "port-forward" not in notes and "svc/" not in notes and "8289" not in notes
-        assert "no status server" in notes
+        assert "The status server (HTTP API, /metrics) is off: set status.enabled: true" in notes
 
 
 def test_user_annotations_are_passed_through():
@@ -323,10 +323,12 @@ def test_chart_metadata():
     major, minor, patch = chart["version"].split(".")
     assert all(p.isdigit() for p in (major, minor, patch))
     assert (LIGHTNING / "values.schema.json").is_file()
-    assert not (LIGHTNING / "templates" / "service.yaml").exists()
+    # service.yaml renders only with status.enabled and status.service (test_status.py)
+    assert (LIGHTNING / "templates" / "service.yaml").is_file()
 
 
 def test_chart_defaults_offer_no_status_or_importer_values():
     defaults = yaml.safe_load((LIGHTNING / "values.yaml").read_text())
     assert not {"statusPort", "service", "importer"} & set(defaults)
+    assert defaults["status"] == {"enabled": False, "port": 8289, "service": False}
     assert defaults["backend"] == "local"

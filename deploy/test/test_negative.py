@@ -1,8 +1,10 @@
 """Values that must not render, each with a message that says what to fix."""
 import pytest
 
-from conftest import (IMPORTER_NOT_BUILT, LIGHTNING, NO_STATUS_SERVER, SOURCES, chart_defaults, lightning_values,
-                      render_error)
+from conftest import (BACKENDS, IMPORTER_NOT_BUILT, LIGHTNING, NO_SERVER_MODE, SCHEME_DIFFERS, SOURCES,
+                      USE_STATUS_CONFIG, USE_STATUS_VALUES, chart_defaults, lightning_values, render_error)
+
+CONFIG_CERT = '[security]\nca-path = "/certs/ca.crt"\ncert-path = "/certs/tls.crt"\nkey-path = "/certs/tls.key"\n'
 
 EXACTLY_ONE = "exactly one of dataSource.local, dataSource.remote or dataSource.adhoc must be set"
 
@@ -58,26 +60,95 @@ def test_importer_backend_in_config_is_refused():
     assert "[tikv-importer] backend" in err and IMPORTER_NOT_BUILT in err
 
 
+@pytest.mark.parametrize("status", [{}, {"status": {"enabled": True}}], ids=["status_off", "status_on"])
 @pytest.mark.parametrize("key,value", [("statusPort", 8289), ("service", {"type": "NodePort"}), ("service", {})])
-def test_status_values_are_refused(key, value):
-    """No status server, so no status port or Service: an old values file that still sets
-    them fails, naming the key, instead of being silently ignored."""
-    values = lightning_values()
+def test_operator_status_values_are_refused(key, value, status):
+    """TiDB Operator's chart's statusPort and service are not this chart's values: an old
+    values file that still sets them fails, naming the key and pointing to status.*, instead
+    of being silently ignored (also with status.enabled)."""
+    values = lightning_values(**status)
     values[key] = value
     err = render_error(LIGHTNING, values)
-    assert key in err and NO_STATUS_SERVER in err
+    assert f"{key}: not a value of this chart" in err and USE_STATUS_VALUES in err
+    assert f"remove {key} from your values" in err
 
 
-@pytest.mark.parametrize("key", ["prometheus.io/scrape", "prometheus.io/port"])
-def test_prometheus_annotations_are_refused(key):
+@pytest.mark.parametrize("key", ["prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path",
+                                 "prometheus.io/scheme"])
+def test_prometheus_annotations_without_status_server_are_refused(key):
     err = render_error(LIGHTNING, lightning_values(annotations={key: "true"}))
-    assert key in err and NO_STATUS_SERVER in err
+    assert f"annotations: {key}" in err
+    assert "the status server (and its /metrics) is off; set status.enabled: true instead" in err
 
 
-@pytest.mark.parametrize("line", ['status-addr = ":8289"', "pprof-port = 8289", "server-mode = true"])
-def test_status_keys_in_config_are_refused(line):
-    err = render_error(LIGHTNING, lightning_values(config=f"[lightning]\nlevel = \"info\"\n{line}\n"))
-    assert "[lightning] " + line.split(" ")[0] in err and NO_STATUS_SERVER in err
+@pytest.mark.parametrize("key,value", [("prometheus.io/port", "9999"), ("prometheus.io/scrape", "false"),
+                                       ("prometheus.io/path", "/other")])
+def test_prometheus_annotations_contradicting_the_chart_are_refused(key, value):
+    """With status.enabled the chart sets these itself; a different value would make
+    Prometheus scrape the wrong thing (or nothing), so it fails instead of being overridden."""
+    err = render_error(LIGHTNING, lightning_values(status={"enabled": True}, annotations={key: value}))
+    assert f"annotations: {key}" in err and "differs from the chart's" in err
+
+
+@pytest.mark.parametrize("tls", ["off", "client"])
+@pytest.mark.parametrize("value", ["https", "HTTP", "ftp"])
+def test_prometheus_scheme_other_than_http_without_certificates_is_refused(value, tls):
+    """No [security] cert-path: the status port speaks plain HTTP."""
+    err = render_error(LIGHTNING, lightning_values(tls=tls, status={"enabled": True},
+                                                   annotations={"prometheus.io/scheme": value}))
+    assert SCHEME_DIFFERS % ('"%s"' % value, '"http"') in err
+    assert "the status port speaks plain HTTP" in err and "remove it" in err
+
+
+def test_status_service_without_status_server_is_refused():
+    err = render_error(LIGHTNING, lightning_values(status={"enabled": False, "service": True}))
+    assert "status.service: true needs status.enabled: true" in err
+
+
+@pytest.mark.parametrize("status", [{}, {"status": {"enabled": True}}], ids=["status_off", "status_on"])
+@pytest.mark.parametrize("line", ['status-addr = ":8289"', "pprof-port = 8289"])
+def test_status_address_in_config_is_refused(line, status):
+    err = render_error(LIGHTNING, lightning_values(config=f"[lightning]\nlevel = \"info\"\n{line}\n", **status))
+    assert "config: [lightning] " + line.split(" ")[0] in err and USE_STATUS_CONFIG in err
+
+
+@pytest.mark.parametrize("status", [{}, {"status": {"enabled": True}}], ids=["status_off", "status_on"])
+def test_server_mode_in_config_is_refused(status):
+    err = render_error(LIGHTNING, lightning_values(config="[lightning]\nserver-mode = true\n", **status))
+    assert "config: [lightning] server-mode" in err and NO_SERVER_MODE in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("source", list(SOURCES))
+@pytest.mark.parametrize("tls", ["cluster", "both"])
+@pytest.mark.parametrize("value", ["http", "HTTPS"])
+def test_prometheus_scheme_contradicting_https_is_refused(value, tls, source, backend):
+    """tlsCluster renders [security] cert-path: the status port speaks HTTPS, and the chart
+    annotates prometheus.io/scheme: https; a user annotation saying otherwise fails."""
+    err = render_error(LIGHTNING, lightning_values(backend, source, tls, status={"enabled": True},
+                                                   annotations={"prometheus.io/scheme": value}))
+    assert SCHEME_DIFFERS % ('"%s"' % value, '"https"') in err
+    assert "the rendered [security] has cert-path" in err and "speaks HTTPS" in err and "remove it" in err
+
+
+def test_prometheus_http_scheme_with_a_certificate_in_config_is_refused():
+    err = render_error(LIGHTNING, lightning_values(status={"enabled": True}, config=CONFIG_CERT,
+                                                   annotations={"prometheus.io/scheme": "http"}))
+    assert SCHEME_DIFFERS % ('"http"', '"https"') in err and "speaks HTTPS" in err
+
+
+@pytest.mark.parametrize("value", ["http", "https"])
+def test_prometheus_scheme_without_status_server_is_refused_also_with_certificates(value):
+    err = render_error(LIGHTNING, lightning_values(tls="cluster", annotations={"prometheus.io/scheme": value}))
+    assert "annotations: prometheus.io/scheme" in err
+    assert "the status server (and its /metrics) is off; set status.enabled: true instead" in err
+
+
+@pytest.mark.parametrize("status", [{"port": 0}, {"port": 70000}, {"port": "8289"}, {"enabled": "yes"},
+                                    {"service": "ClusterIP"}, {"type": "NodePort"}])
+def test_bad_status_values_are_rejected_by_the_schema(status):
+    err = render_error(LIGHTNING, lightning_values(status=status))
+    assert "schema" in err and "/status" in err
 
 
 @pytest.mark.parametrize("config,key", [

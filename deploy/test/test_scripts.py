@@ -184,9 +184,9 @@ exit "${STUB_RC:-0}"
 """
 
 
-def start_script(backend="local", source="adhoc"):
+def start_script(backend="local", source="adhoc", **extra):
     values = lightning_values(backend=backend, source=source,
-                              targetTidbCluster={"secretName": "tidb-secret", "user": "lightning"})
+                              targetTidbCluster={"secretName": "tidb-secret", "user": "lightning"}, **extra)
     pod = one(docs(render(LIGHTNING, values)), "Job")["spec"]["template"]["spec"]
     return container(pod, "tidb-lightning")["command"][2]
 
@@ -251,6 +251,15 @@ def test_tidb_backend_flags(stub, tmp_path):
     args = (tmp_path / "args").read_text().splitlines()
     assert "--backend=tidb" in args
     assert not any(a.startswith(("--sorted-kv-dir", "--importer", "--status-addr")) for a in args)
+
+
+def test_status_server_flag_reaches_the_binary(stub, tmp_path):
+    r = run_start(start_script(status={"enabled": True, "port": 9100}), stub("true", 0))
+    assert r.returncode == 0, r.stdout + r.stderr
+    args = (tmp_path / "args").read_text().splitlines()
+    assert [a for a in args if a.startswith("--status-addr")] == ["--status-addr=:9100"]
+    assert args[:3] == ["--config=/etc/tidb-lightning/tidb-lightning.toml", "-d", str(tmp_path / "data" / "sbtest_16_1e7")]
+    assert args[-1] == "--tidb-password=s3cret"
 
 
 def test_fail_fast_true_exits_with_the_failure(stub):

@@ -68,14 +68,25 @@ with the same message.
 {{- if and .Values.importer .Values.importer.address -}}
 {{- fail (include "tidb-lightning.importerNotBuilt" "importer.address") -}}
 {{- end -}}
-{{- range $key, $_ := .Values.annotations | default dict -}}
+{{- $status := .Values.status | default dict -}}
+{{- if and $status.service (not $status.enabled) -}}
+{{- fail "status.service: true needs status.enabled: true (the Service points at the status port, which only listens with status.enabled)" -}}
+{{- end -}}
+{{- $promAnn := include "tidb-lightning.prometheusAnnotations" . | fromYaml -}}
+{{- range $key, $value := .Values.annotations | default dict -}}
 {{- if hasPrefix "prometheus.io/" $key -}}
-{{- fail (printf "annotations: %s: tidb-lightning has no status server yet, so there is no /metrics to scrape; remove it" $key) -}}
+{{- if not $status.enabled -}}
+{{- fail (printf "annotations: %s: the status server (and its /metrics) is off; set status.enabled: true instead (the chart then adds prometheus.io/scrape, prometheus.io/port and prometheus.io/path itself)" $key) -}}
+{{- end -}}
+{{- if and (hasKey $promAnn $key) (ne (toString $value) (get $promAnn $key)) -}}
+{{- fail (printf "annotations: %s: %q differs from the chart's %q (from status.enabled/status.port); remove it" $key (toString $value) (get $promAnn $key)) -}}
+{{- end -}}
+{{- /* prometheus.io/scheme depends on the rendered [security]: checked by tidb-lightning.checkStatusScheme */ -}}
 {{- end -}}
 {{- end -}}
 {{- range $key := list "statusPort" "service" -}}
 {{- if hasKey $.Values $key -}}
-{{- fail (printf "%s: tidb-lightning has no status server yet (nothing listens on a status port, there is no /metrics), so the chart publishes no port or Service; remove %s from your values" $key $key) -}}
+{{- fail (printf "%s: not a value of this chart: the status server is set with status.enabled, status.port (default 8289) and status.service (a ClusterIP Service); remove %s from your values" $key $key) -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.targetTidbCluster.secretName (not .Values.targetTidbCluster.secretPwdKey) -}}
@@ -138,6 +149,69 @@ directory's last path element; adhoc: backupName.
 {{- end -}}
 
 {{/*
+The status server (`--status-addr=:<status.port>`): "true" when status.enabled, else "".
+*/}}
+{{- define "tidb-lightning.statusEnabled" -}}
+{{- if and .Values.status .Values.status.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "tidb-lightning.statusPort" -}}
+{{- $s := .Values.status | default dict -}}
+{{- int ($s.port | default 8289) -}}
+{{- end -}}
+
+{{/*
+The pod annotations Prometheus discovers the status server by (YAML; empty when it is off),
+without prometheus.io/scheme, which depends on the rendered config (tidb-lightning.statusScheme).
+sourceMode uses it, so it must not include tidb-lightning.config.
+*/}}
+{{- define "tidb-lightning.prometheusAnnotations" -}}
+{{- if include "tidb-lightning.statusEnabled" . -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ include "tidb-lightning.statusPort" . | quote }}
+prometheus.io/path: /metrics
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the argument, a tidb-lightning.toml as a map, has a [security] cert-path: then
+tidb-lightning serves the status port over TLS (HTTPS) with cert-path/key-path.
+*/}}
+{{- define "tidb-lightning.hasSecurityCert" -}}
+{{- $sec := get . "security" -}}
+{{- if and (kindIs "map" $sec) (get $sec "cert-path") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The status server's scheme: "https" when status.enabled and the rendered [security] has
+cert-path (tlsCluster.enabled, or config), "http" when status.enabled without it, "" when off.
+*/}}
+{{- define "tidb-lightning.statusScheme" -}}
+{{- if include "tidb-lightning.statusEnabled" . -}}
+{{- if include "tidb-lightning.hasSecurityCert" (include "tidb-lightning.config" . | fromToml) -}}https{{- else -}}http{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails when a user prometheus.io/scheme annotation contradicts the status port's scheme.
+Argument: (list <root context> <rendered config as a map>).
+*/}}
+{{- define "tidb-lightning.checkStatusScheme" -}}
+{{- $root := index . 0 -}}
+{{- $ann := $root.Values.annotations | default dict -}}
+{{- if and (include "tidb-lightning.statusEnabled" $root) (hasKey $ann "prometheus.io/scheme") -}}
+{{- $value := toString (get $ann "prometheus.io/scheme") -}}
+{{- if include "tidb-lightning.hasSecurityCert" (index . 1) -}}
+{{- if ne $value "https" -}}
+{{- fail (printf "annotations: prometheus.io/scheme: %q differs from the chart's \"https\": the rendered [security] has cert-path (from tlsCluster.enabled or config), so the status port speaks HTTPS; remove it" $value) -}}
+{{- end -}}
+{{- else if ne $value "http" -}}
+{{- fail (printf "annotations: prometheus.io/scheme: %q differs from the chart's \"http\": the rendered [security] has no cert-path, so the status port speaks plain HTTP (it speaks HTTPS with tlsCluster.enabled or a [security] cert-path in config); remove it" $value) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The message for anything that needs tikv-importer; the argument names the value.
 */}}
 {{- define "tidb-lightning.importerNotBuilt" -}}
@@ -174,7 +248,7 @@ tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged 
 {{- $_ := set $importer "sorted-kv-dir" (include "tidb-lightning.sortedKVDir" .) -}}
 {{- end -}}
 {{- $tidb := dict "host" (include "tidb-lightning.tidbHost" .) "port" (int ($tc.port | default 4000)) "user" ($tc.user | default "root") "status-port" (int ($tc.statusPort | default 10080)) "pd-addr" (include "tidb-lightning.pdAddr" .) -}}
-{{- /* no [lightning] status-addr: tidb-lightning has no status server yet */ -}}
+{{- /* no [lightning] status-addr: the status server is the --status-addr flag (status.enabled) */ -}}
 {{- $cfg := dict
     "tikv-importer" $importer
     "mydumper" (dict "data-source-dir" $dataDir)
@@ -197,10 +271,13 @@ tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged 
 {{- end -}}
 {{- $ul := get $user "lightning" -}}
 {{- if kindIs "map" $ul -}}
-{{- range $key := list "status-addr" "pprof-port" "server-mode" -}}
+{{- range $key := list "status-addr" "pprof-port" -}}
 {{- if get $ul $key -}}
-{{- fail (printf "config: [lightning] %s: tidb-lightning has no status server yet (no HTTP API, /metrics or server mode); remove it" $key) -}}
+{{- fail (printf "config: [lightning] %s: use status.enabled and status.port instead (the chart then passes --status-addr and publishes the port); remove it" $key) -}}
 {{- end -}}
+{{- end -}}
+{{- if get $ul "server-mode" -}}
+{{- fail "config: [lightning] server-mode: the chart runs one import as a Job; server mode is not offered; remove it" -}}
 {{- end -}}
 {{- end -}}
 {{- $ui := get $user "tikv-importer" -}}
@@ -228,5 +305,8 @@ tidb-lightning.toml: the chart's settings, with the user's `config` TOML merged 
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- toToml (mustMergeOverwrite $cfg $user) -}}
+{{- $merged := mustMergeOverwrite $cfg $user -}}
+{{- /* with a [security] cert-path the status port speaks HTTPS: a user prometheus.io/scheme must agree */ -}}
+{{- include "tidb-lightning.checkStatusScheme" (list . $merged) -}}
+{{- toToml $merged -}}
 {{- end -}}

@@ -93,6 +93,9 @@ set -- \
 {{- if eq .Values.backend "local" }}
   --sorted-kv-dir={{ include "tidb-lightning.sortedKVDir" . }} \
 {{- end }}
+{{- if include "tidb-lightning.statusEnabled" . }}
+  --status-addr=:{{ include "tidb-lightning.statusPort" . }} \
+{{- end }}
   --pd-urls={{ include "tidb-lightning.pdAddr" . }} \
   --tidb-host={{ include "tidb-lightning.tidbHost" . }} \
   --tidb-port={{ int ($tc.port | default 4000) }} \
