@@ -95,6 +95,7 @@ pub(crate) async fn import_table(
         });
     }
     let (db, table_name) = (table.db.clone(), table.name.clone());
+    let started = Instant::now();
     let mut res = import_table_inner(ctx.clone(), src, table, &name, cp).await;
     if let (Ok(_), Some(d)) = (&res, &ctx.deferred) {
         // Before the table is marked finished: a kill here adds them on the next run.
@@ -104,6 +105,8 @@ pub(crate) async fn import_table(
     }
     if res.is_ok() {
         crate::status::table_state("written");
+        let m = crate::metrics::metrics();
+        m.import_seconds.observe(started.elapsed().as_secs_f64());
     }
     crate::status::table_ended(&name, &res);
     match &res {

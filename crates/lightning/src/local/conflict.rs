@@ -93,6 +93,8 @@ pub(super) fn resolve(
         rows = losers.len(),
         "rows replaced by later rows with the same primary or unique key"
     );
+    let m = crate::metrics::metrics();
+    crate::metrics::Metrics::inc(&m.error_rows, "conflict", losers.len() as u64);
     let record = if max_record < 0 {
         usize::MAX
     } else {
