@@ -203,10 +203,22 @@ async fn run_logical(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, 
 
     let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));
     let mut set = JoinSet::new();
+    // Largest tables first: the small ones fill in at the end, instead of a large one
+    // starting late and running alone. Each table takes its slot after the one before it
+    // (a chain of turns), so the order holds whatever order the tasks are polled in.
+    work.sort_by_key(|(src, _)| std::cmp::Reverse(src.total_size));
+    let mut turn: Option<tokio::sync::oneshot::Receiver<()>> = None;
     for (src, table) in work {
         let (ctx, tables) = (ctx.clone(), tables.clone());
+        let (mine, next) = tokio::sync::oneshot::channel::<()>();
+        let before = turn.replace(next);
         set.spawn(async move {
+            if let Some(before) = before {
+                // Err: the table before ended without a slot (stopped); go on all the same.
+                let _ = before.await;
+            }
             let _permit = tables.acquire_owned().await.map_err(|_| LightningError::Cancelled)?;
+            drop(mine);
             let _busy = crate::status::busy("table");
             if ctx.stop.is_stopped() {
                 return Err(LightningError::Cancelled);
