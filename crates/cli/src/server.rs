@@ -346,6 +346,10 @@ pub fn router(s: Arc<Server>) -> Router {
         .route("/tasks", get(list_tasks).post(post_task))
         .route("/tasks/{id}", get(get_task).delete(delete_task))
         .route("/tasks/{id}/{verb}", patch(move_task))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
         .with_state(s)
 }
 
@@ -378,16 +382,7 @@ pub async fn serve(
     let app = router(s);
     tokio::spawn(async move {
         let res = match acceptor {
-            Some(acceptor) => {
-                axum::serve(
-                    TlsListener {
-                        tcp: listener,
-                        acceptor,
-                    },
-                    app,
-                )
-                .await
-            }
+            Some(acceptor) => axum::serve(TlsListener::start(listener, acceptor), app).await,
             None => axum::serve(listener, app).await,
         };
         if let Err(e) = res {
@@ -414,41 +409,69 @@ fn tls_acceptor(t: &StatusTls) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-/// A TCP listener whose connections are TLS; a failed or slow handshake drops that
-/// connection only.
+/// A TCP listener whose connections are TLS. Each handshake runs in a task of its own, so
+/// a client that connects and sends nothing delays no one else; a failed or slow
+/// handshake drops that connection only.
 struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    local: std::net::SocketAddr,
+    ready: tokio::sync::mpsc::Receiver<(TlsIo, std::net::SocketAddr)>,
 }
+
+type TlsIo = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
 
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+impl TlsListener {
+    fn start(tcp: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        let local = tcp
+            .local_addr()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let (conn, peer) = match tcp.accept().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "status server: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let (acceptor, ready) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = ready.send((tls, peer)).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "status server: TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "status server: TLS handshake timed out"),
+                    }
+                });
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        });
+        TlsListener { local, ready }
+    }
+}
+
 impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Io = TlsIo;
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, peer) = match self.tcp.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "status server: accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => return (tls, peer),
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "status server: TLS handshake failed")
-                }
-                Err(_) => tracing::debug!(%peer, "status server: TLS handshake timed out"),
-            }
+        match self.ready.recv().await {
+            Some(c) => c,
+            // The accept loop ended (it never does while the listener lives).
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.local)
     }
 }

@@ -279,6 +279,10 @@ fn server_mode_queues_pauses_cancels_and_reports() {
     assert_eq!(http(&addr, "DELETE", &format!("/tasks/{ic}"), "").0, 200);
     assert_eq!(http(&addr, "DELETE", &format!("/tasks/{ic}"), "").0, 404);
     assert_eq!(http(&addr, "GET", "/tasks/nope", "").0, 400);
+    assert_eq!(http(&addr, "GET", "/nowhere", "").0, 404);
+    let (code, body) = http(&addr, "DELETE", "/pause", "");
+    assert_eq!(code, 405);
+    assert!(json(&body)["error"].is_string(), "{body}");
     assert_eq!(
         json(&http(&addr, "GET", "/tasks", "").1)["queue"],
         serde_json::json!([ib])
@@ -429,6 +433,8 @@ fn the_status_port_speaks_tls_with_the_security_certificates() {
     );
     let ca = reqwest::Certificate::from_pem(&std::fs::read(f("ca.pem")).unwrap()).unwrap();
     let port = addr.rsplit(':').next().unwrap().to_string();
+    // A client that connects and never starts its handshake holds up no one else.
+    let _silent = TcpStream::connect(&addr).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -440,6 +446,7 @@ fn the_status_port_speaks_tls_with_the_security_certificates() {
             .unwrap();
         let resp = client
             .get(format!("https://localhost:{port}/metrics"))
+            .timeout(Duration::from_secs(5))
             .send()
             .await
             .expect("an HTTPS request to the status port");

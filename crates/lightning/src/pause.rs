@@ -4,12 +4,15 @@
 //! finishes its current step; a stop (signal, `DELETE /tasks/{id}`) ends the wait.
 
 use crate::limits::StopFlag;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// The process-wide pause switch.
 pub struct Pauser {
+    /// Mirrors `paused` for the lock-free check on every block and batch.
+    fast: AtomicBool,
     paused: Mutex<bool>,
     changed: Condvar,
     tx: watch::Sender<bool>,
@@ -21,6 +24,7 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 impl Pauser {
     fn new() -> Self {
         Pauser {
+            fast: AtomicBool::new(false),
             paused: Mutex::new(false),
             changed: Condvar::new(),
             tx: watch::channel(false).0,
@@ -44,12 +48,16 @@ impl Pauser {
 
     fn set(&self, v: bool) {
         *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = v;
+        self.fast.store(v, Ordering::SeqCst);
         self.changed.notify_all();
         self.tx.send_replace(v);
     }
 
     /// On a blocking thread: returns once not paused, or when `stop` is set.
     pub(crate) fn wait_blocking(&self, stop: &StopFlag) {
+        if !self.fast.load(Ordering::Relaxed) {
+            return;
+        }
         let mut p = self.paused.lock().unwrap_or_else(|e| e.into_inner());
         while *p && !stop.is_stopped() {
             p = match self.changed.wait_timeout(p, STOP_POLL) {
@@ -59,12 +67,19 @@ impl Pauser {
         }
     }
 
-    /// On the runtime: returns once not paused, or when `stop` is set.
-    pub(crate) async fn wait(&self, stop: &StopFlag) {
+    /// On the runtime: returns once not paused, or when `stop` is set; true when it
+    /// waited.
+    pub(crate) async fn wait(&self, stop: &StopFlag) -> bool {
+        if !self.fast.load(Ordering::Relaxed) {
+            return false;
+        }
         let mut rx = self.tx.subscribe();
+        let mut waited = false;
         while *rx.borrow_and_update() && !stop.is_stopped() {
+            waited = true;
             let _ = tokio::time::timeout(STOP_POLL, rx.changed()).await;
         }
+        waited
     }
 }
 

@@ -111,7 +111,9 @@ pub(crate) fn task_started<'a>(
     let idle = &metrics().idle_workers;
     idle.with_label_values(&["region"]).set(region_slots as i64);
     idle.with_label_values(&["table"]).set(table_slots as i64);
-    metrics().progress.with_label_values(&["total"]).set(0.0);
+    for phase in ["total", "restore", "import"] {
+        metrics().progress.with_label_values(&[phase]).set(0.0);
+    }
     with(|p| {
         *p = TaskProgress {
             t,
@@ -133,8 +135,22 @@ pub(crate) fn task_finished(error: Option<&str>) {
     });
 }
 
-/// A table's chunks are known: `chunks` of them, `finished` done by an earlier run.
-pub(crate) fn table_chunks(table: &str, chunks: usize, finished: usize) {
+/// Source bytes of chunk `c` an earlier run did, its position being `pos`.
+pub(crate) fn done_before(c: &lightning_source::Chunk, pos: u64) -> u64 {
+    if pos <= c.offset {
+        0
+    } else if c.end == u64::MAX && pos == u64::MAX {
+        // A finished compressed chunk: its decompressed size, as estimated for the totals.
+        lightning_source::estimate_size_for_totals(&c.file)
+    } else {
+        pos.min(c.end) - c.offset
+    }
+}
+
+/// A table's chunks are known: `chunks` of them, `finished` done by an earlier run, which
+/// also did `done` source bytes (of finished and partly done chunks).
+pub(crate) fn table_chunks(table: &str, chunks: usize, finished: usize, done: u64) {
+    restored(table, done, 0);
     let m = metrics();
     Metrics::inc(&m.chunks, "estimated", chunks as u64);
     Metrics::inc(&m.chunks, "pending", (chunks - finished.min(chunks)) as u64);
@@ -220,13 +236,16 @@ pub(crate) fn table_state(state: &str) {
 pub(crate) fn table_ended<T>(table: &str, res: &Result<T, crate::LightningError>) {
     let (result, message) = match res {
         Ok(_) => ("success", String::new()),
-        Err(crate::LightningError::Cancelled) => return,
+        // Stopped, not failed: no metric, but no longer running either.
+        Err(crate::LightningError::Cancelled) => ("", "cancelled".to_string()),
         Err(e) => ("failure", e.to_string()),
     };
-    metrics()
-        .tables
-        .with_label_values(&["completed", result])
-        .inc();
+    if !result.is_empty() {
+        metrics()
+            .tables
+            .with_label_values(&["completed", result])
+            .inc();
+    }
     with(|p| {
         if let Some(t) = p.t.get_mut(table) {
             t.s = COMPLETED;

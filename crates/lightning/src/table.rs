@@ -216,7 +216,11 @@ async fn import_table_inner(
         .iter()
         .filter(|c| states[&key_of(c)].pos >= c.end)
         .count();
-    crate::status::table_chunks(name, chunks.len(), finished);
+    let done = chunks
+        .iter()
+        .map(|c| crate::status::done_before(c, states[&key_of(c)].pos))
+        .sum();
+    crate::status::table_chunks(name, chunks.len(), finished, done);
     let job = Arc::new(TableJob {
         table,
         name: name.to_string(),
@@ -348,6 +352,17 @@ async fn import_chunk(
                 continue;
             };
             let n = unit.rows.len() as u64;
+            // Paused: hold the batch before anything of it is recorded or sent; a stop
+            // ends the wait and the batch is not sent.
+            let paused = crate::pause::pauser().wait(&ctx.stop).await;
+            if ctx.stop.is_stopped() {
+                return Err(LightningError::Cancelled);
+            }
+            if paused {
+                // The connection sat idle for as long as the pause: past the server's
+                // `wait_timeout` it is gone, and nothing of this batch was sent yet.
+                writer.check_alive().await?;
+            }
             let _serial = if job.keyed || !ctx.cp.enabled {
                 None
             } else {
@@ -359,7 +374,6 @@ async fn import_chunk(
                     .await?;
                 Some(guard)
             };
-            crate::pause::pauser().wait(&ctx.stop).await;
             let sent = Instant::now();
             let size = unit.sql.len() as u64;
             let report = writer.write(unit).await?;

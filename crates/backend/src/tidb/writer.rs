@@ -111,6 +111,14 @@ impl RowWriter for SqlWriter {
 }
 
 impl SqlWriter {
+    /// After the writer sat idle (a paused import): checks the connection still answers,
+    /// replacing it when the server or the network dropped it meanwhile.
+    pub async fn check_alive(&mut self) -> Result<(), BackendError> {
+        self.session_statement("DO 1")
+            .await
+            .map_err(|e| BackendError::from_mysql("checking the connection after a pause", e))
+    }
+
     /// Runs a statement that writes no data; if the connection turns out closed (the server
     /// or network dropped it while it sat idle), runs it once more on a fresh connection,
     /// which is safe because nothing was written. The session's `SET NAMES` is redone there.
