@@ -3,6 +3,8 @@ wheel: no helm binary, no cluster), and check what was rendered."""
 import copy
 import pathlib
 import shlex
+import subprocess
+import sys
 import tomllib
 
 import helm_python as helm
@@ -83,6 +85,33 @@ def k8s_errors(objs):
         except kubernetes_validate.ValidationError as e:
             errs.append("%s/%s: %s at %s" % (o.get("kind"), o["metadata"].get("name"), e.message, list(e.path)))
     return errs
+
+
+def checked_docs(chart, values):
+    """Lints and renders `values`, asserts the render has no duplicate keys and passes the
+    Kubernetes schemas, and returns its objects."""
+    assert lint(chart, values) == []
+    rendered = render(chart, values)
+    assert duplicate_keys(as_stream(rendered)) == []
+    objs = docs(rendered)
+    assert k8s_errors(objs) == []
+    return objs
+
+
+def validate_cli(files):
+    """kubernetes-validate from the command line, as the recipe runs it; its output on failure."""
+    exe = pathlib.Path(sys.executable).with_name("kubernetes-validate")
+    r = subprocess.run([str(exe), "--strict", "-k", "1.30.0", "--quiet", *files], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def yamllint_cli(folder):
+    """yamllint from the command line over `folder` (the relaxed rules, duplicate keys kept)."""
+    exe = pathlib.Path(sys.executable).with_name("yamllint")
+    conf = ("{extends: relaxed, rules: {line-length: disable, trailing-spaces: disable, empty-lines: disable,"
+            " indentation: disable, comments: disable}}")
+    r = subprocess.run([str(exe), "-s", "-d", conf, str(folder)], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
 
 
 def one(objs, kind, name=None):

@@ -3,15 +3,13 @@ strictly, validates against the Kubernetes 1.30 schemas, has no duplicated key, 
 must, and by default publishes no status port, Service or Prometheus annotation (the status
 server is opt-in: status.enabled, tested in test_status.py)."""
 import itertools
-import subprocess
-import sys
-import pathlib
 
 import pytest
 import yaml
 
 from conftest import (BACKENDS, LIGHTNING, SOURCES, TLS, all_of, as_stream, container, docs, duplicate_keys,
-                      k8s_errors, lint, lightning_toml, lightning_values, one, render, render_notes, script_flags)
+                      k8s_errors, lint, lightning_toml, lightning_values, one, render, render_notes, script_flags,
+                      validate_cli, yamllint_cli)
 
 MATRIX = list(itertools.product(BACKENDS, SOURCES, TLS))
 DATA_ROOT = "/var/lib/tidb-lightning"
@@ -158,17 +156,13 @@ def test_kubernetes_validate_cli(rendered_dir):
     """The same check from the command line, as the recipe runs it."""
     files = sorted(str(p) for p in rendered_dir.glob("*.yaml"))
     assert len(files) == len(MATRIX)
-    exe = pathlib.Path(sys.executable).with_name("kubernetes-validate")
-    r = subprocess.run([str(exe), "--strict", "-k", "1.30.0", "--quiet", *files], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out = validate_cli(files)
+    assert code == 0, out
 
 
 def test_yamllint_cli(rendered_dir):
-    exe = pathlib.Path(sys.executable).with_name("yamllint")
-    conf = ("{extends: relaxed, rules: {line-length: disable, trailing-spaces: disable, empty-lines: disable,"
-            " indentation: disable, comments: disable}}")
-    r = subprocess.run([str(exe), "-s", "-d", conf, str(rendered_dir)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out = yamllint_cli(rendered_dir)
+    assert code == 0, out
 
 
 def test_local_source_with_user_node_selector_has_one_node_selector():

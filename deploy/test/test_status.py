@@ -5,14 +5,12 @@ in every backend x data source x TLS mode, linted, schema-validated and yamllint
 the pod also gets prometheus.io/scheme: https and the NOTES curl https:// with --cacert.
 The default (status.enabled: false) is tested in test_lightning_chart.py."""
 import itertools
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
-from conftest import (BACKENDS, LIGHTNING, SOURCES, TLS, all_of, as_stream, container, docs, duplicate_keys,
-                      k8s_errors, lint, lightning_toml, lightning_values, one, render, render_notes, script_flags)
+from conftest import (BACKENDS, LIGHTNING, SOURCES, TLS, all_of, as_stream, checked_docs, container, docs,
+                      duplicate_keys, k8s_errors, lightning_toml, lightning_values, one, render, render_notes,
+                      script_flags, validate_cli, yamllint_cli)
 
 MATRIX = list(itertools.product(BACKENDS, SOURCES, TLS, [False, True]))
 IDS = ["-".join([b, s, t, "service" if svc else "no_service"]) for b, s, t, svc in MATRIX]
@@ -53,11 +51,7 @@ def rendered_dir(tmp_path_factory):
 @pytest.mark.parametrize("backend,source,tls,service", MATRIX, ids=IDS)
 def test_status_matrix(backend, source, tls, service):
     values = status_values(backend, source, tls, service)
-    assert lint(LIGHTNING, values) == []
-    rendered = render(LIGHTNING, values)
-    assert duplicate_keys(as_stream(rendered)) == []
-    objs = docs(rendered)
-    assert k8s_errors(objs) == []
+    objs = checked_docs(LIGHTNING, values)
 
     tmpl = pod_template(objs)
     main = container(tmpl["spec"], "tidb-lightning")
@@ -113,17 +107,13 @@ def test_status_matrix(backend, source, tls, service):
 def test_kubernetes_validate_cli(rendered_dir):
     files = sorted(str(p) for p in rendered_dir.glob("*.yaml"))
     assert len(files) == len(MATRIX)
-    exe = pathlib.Path(sys.executable).with_name("kubernetes-validate")
-    r = subprocess.run([str(exe), "--strict", "-k", "1.30.0", "--quiet", *files], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out = validate_cli(files)
+    assert code == 0, out
 
 
 def test_yamllint_cli(rendered_dir):
-    exe = pathlib.Path(sys.executable).with_name("yamllint")
-    conf = ("{extends: relaxed, rules: {line-length: disable, trailing-spaces: disable, empty-lines: disable,"
-            " indentation: disable, comments: disable}}")
-    r = subprocess.run([str(exe), "-s", "-d", conf, str(rendered_dir)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    code, out = yamllint_cli(rendered_dir)
+    assert code == 0, out
 
 
 def test_custom_port_reaches_flag_container_port_annotation_and_service():
@@ -167,11 +157,7 @@ def test_user_https_scheme_annotation_matching_the_chart_passes(tls):
 def test_certificate_in_config_makes_the_status_port_https():
     """cert-path from `config` (no tlsCluster) counts like tlsCluster: scheme https."""
     values = status_values(service=True, config=CONFIG_CERT)
-    assert lint(LIGHTNING, values) == []
-    rendered = render(LIGHTNING, values)
-    assert duplicate_keys(as_stream(rendered)) == []
-    objs = docs(rendered)
-    assert k8s_errors(objs) == []
+    objs = checked_docs(LIGHTNING, values)
     tmpl = pod_template(objs)
     assert tmpl["metadata"]["annotations"] == {**PROMETHEUS, **HTTPS}
     assert "--status-addr=:8289" in script_flags(container(tmpl["spec"], "tidb-lightning")["command"][2])
