@@ -100,32 +100,37 @@ pub struct Metrics {
     pub error_rows: IntCounterVec,
 }
 
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help).namespace("lightning"), labels)
-        .expect("static metric definition");
-    r.register(Box::new(c.clone()))
+/// Registers a metric built from a static definition; returns a handle to it.
+fn register<M, E: std::fmt::Debug>(r: &Registry, built: Result<M, E>) -> M
+where
+    M: prometheus::core::Collector + Clone + 'static,
+{
+    let m = built.expect("static metric definition");
+    r.register(Box::new(m.clone()))
         .expect("each metric registers once");
-    c
+    m
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help).namespace("lightning")
+}
+
+fn hist_opts(name: &str, help: &str, buckets: Vec<f64>) -> HistogramOpts {
+    HistogramOpts::new(name, help)
+        .namespace("lightning")
+        .buckets(buckets)
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    register(r, IntCounterVec::new(opts(name, help), labels))
 }
 
 fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help).namespace("lightning"), labels)
-        .expect("static metric definition");
-    r.register(Box::new(g.clone()))
-        .expect("each metric registers once");
-    g
+    register(r, IntGaugeVec::new(opts(name, help), labels))
 }
 
 fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
-    let h = Histogram::with_opts(
-        HistogramOpts::new(name, help)
-            .namespace("lightning")
-            .buckets(buckets),
-    )
-    .expect("static metric definition");
-    r.register(Box::new(h.clone()))
-        .expect("each metric registers once");
-    h
+    register(r, Histogram::with_opts(hist_opts(name, help, buckets)))
 }
 
 fn histogram_vec(
@@ -135,16 +140,7 @@ fn histogram_vec(
     labels: &[&str],
     buckets: Vec<f64>,
 ) -> HistogramVec {
-    let h = HistogramVec::new(
-        HistogramOpts::new(name, help)
-            .namespace("lightning")
-            .buckets(buckets),
-        labels,
-    )
-    .expect("static metric definition");
-    r.register(Box::new(h.clone()))
-        .expect("each metric registers once");
-    h
+    register(r, HistogramVec::new(hist_opts(name, help, buckets), labels))
 }
 
 /// Buckets as upstream's: `count` buckets from `start`, each `factor` times the last.
@@ -261,16 +257,13 @@ impl Metrics {
                 "disk/memory size currently occupied by intermediate files in local backend",
                 &["medium"],
             ),
-            progress: {
-                let g = prometheus::GaugeVec::new(
-                    Opts::new("progress", "progress of lightning phase").namespace("lightning"),
+            progress: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    opts("progress", "progress of lightning phase"),
                     &["phase"],
-                )
-                .expect("static metric definition");
-                r.register(Box::new(g.clone()))
-                    .expect("each metric registers once");
-                g
-            },
+                ),
+            ),
             kv_pairs: counter(
                 &r,
                 "kv_pairs",
