@@ -23,31 +23,9 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// Starts reporting against the estimated source bytes of `tables`.
+    /// Starts reporting against `total_bytes` of source data in `tables` tables.
     /// `physical`: the local backend, whose import phase (KV bytes ingested of those
     /// written) is reported too.
-    pub(crate) fn for_tables<'a>(
-        tables: impl ExactSizeIterator<Item = &'a lightning_source::TableSource>,
-        log_every: Duration,
-        physical: bool,
-    ) -> Result<Self, crate::LightningError> {
-        let count = tables.len();
-        let mut total_bytes = 0;
-        for t in tables {
-            for f in &t.data_files {
-                total_bytes += lightning_source::estimate_size_for_totals(f);
-            }
-        }
-        Ok(Self::start(
-            Arc::new(Counters::default()),
-            total_bytes,
-            count,
-            log_every,
-            physical,
-        ))
-    }
-
-    /// Starts reporting against `total_bytes` of source data in `tables` tables.
     pub(crate) fn start(
         counters: Arc<Counters>,
         total_bytes: u64,

@@ -74,11 +74,12 @@ pub(crate) fn task_begun() {
     });
 }
 
-/// A task starts with `tables` (their source bytes estimated as the progress bar does).
+/// A task starts with `tables`; returns their source bytes, estimated for compressed files
+/// (what the progress bar counts against).
 pub(crate) fn task_started<'a>(
     tables: impl IntoIterator<Item = &'a lightning_source::TableSource>,
     cfg: &lightning_config::Config,
-) {
+) -> u64 {
     let (region_slots, table_slots) = (
         cfg.lightning.region_concurrency.max(1),
         cfg.lightning.table_concurrency.max(1),
@@ -122,6 +123,7 @@ pub(crate) fn task_started<'a>(
             ..Default::default()
         }
     });
+    total
 }
 
 /// The task ended, with `error` if it failed.

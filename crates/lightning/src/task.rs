@@ -176,8 +176,14 @@ async fn run_logical(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummary, 
         });
     }
 
-    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress, false)?;
-    crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
+    let total = crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
+    let progress = Progress::start(
+        Arc::default(),
+        total,
+        work.len(),
+        cfg.cron.log_progress,
+        false,
+    );
     let ctx = Arc::new(Ctx {
         target: target.clone(),
         region: FairSlots::new(cfg.lightning.region_concurrency),

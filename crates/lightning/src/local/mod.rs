@@ -147,8 +147,14 @@ pub(crate) async fn run(cfg: Config, stop: Arc<StopFlag>) -> Result<ImportSummar
         check_free_space(&engines, work.iter().map(|(t, _)| t))?;
     }
 
-    let progress = Progress::for_tables(work.iter().map(|(t, _)| t), cfg.cron.log_progress, true)?;
-    crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
+    let total = crate::status::task_started(work.iter().map(|(t, _)| t), &cfg);
+    let progress = Progress::start(
+        Arc::default(),
+        total,
+        work.len(),
+        cfg.cron.log_progress,
+        true,
+    );
     let ctx = Arc::new(Ctx {
         counters: progress.counters().clone(),
         target: target.clone(),
