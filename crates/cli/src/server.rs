@@ -86,28 +86,28 @@ impl Server {
         id
     }
 
+    /// Takes the next queued task, making it the current one with a stop flag of its own.
+    fn start_next(&self) -> Option<(i64, Box<Config>, Arc<StopFlag>)> {
+        let mut q = self.queue();
+        let t = q.waiting.pop_front()?;
+        let task_stop = Arc::new(StopFlag::default());
+        q.current = Some(Current {
+            id: t.id,
+            stop: task_stop.clone(),
+            data_source_dir: t.cfg.mydumper.data_source_dir.clone(),
+            backend: t.cfg.tikv_importer.backend.as_str(),
+        });
+        Some((t.id, t.cfg, task_stop))
+    }
+
     /// Runs the next queued task (waiting for one), with `stop` as its stop flag besides
     /// its own `DELETE`; returns its id and result, or `None` when `stop` is set before a
     /// task starts. A task that started runs until it stops by itself.
     pub async fn run_next(&self, stop: &Arc<StopFlag>) -> Option<(i64, TaskResult)> {
         let (id, cfg, task_stop) = loop {
             let notified = self.wake.notified();
-            if let Some(t) = {
-                let mut q = self.queue();
-                let t = q.waiting.pop_front();
-                if let Some(t) = &t {
-                    let task_stop = Arc::new(StopFlag::default());
-                    q.current = Some(Current {
-                        id: t.id,
-                        stop: task_stop.clone(),
-                        data_source_dir: t.cfg.mydumper.data_source_dir.clone(),
-                        backend: t.cfg.tikv_importer.backend.as_str(),
-                    });
-                }
-                t.map(|t| (t, q.current.as_ref().map(|c| c.stop.clone())))
-            } {
-                let (t, s) = t;
-                break (t.id, t.cfg, s.unwrap_or_default());
+            if let Some(t) = self.start_next() {
+                break t;
             }
             tokio::select! {
                 () = notified => {}
