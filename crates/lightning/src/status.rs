@@ -138,7 +138,7 @@ pub(crate) fn task_finished(error: Option<&str>) {
 }
 
 /// Source bytes of chunk `c` an earlier run did, its position being `pos`.
-pub(crate) fn done_before(c: &lightning_source::Chunk, pos: u64) -> u64 {
+fn done_before(c: &lightning_source::Chunk, pos: u64) -> u64 {
     if pos <= c.offset {
         0
     } else if c.end == u64::MAX && pos == u64::MAX {
@@ -149,19 +149,28 @@ pub(crate) fn done_before(c: &lightning_source::Chunk, pos: u64) -> u64 {
     }
 }
 
-/// A table's chunks are known: `chunks` of them, `finished` done by an earlier run, which
-/// also did `done` source bytes (of finished and partly done chunks).
-pub(crate) fn table_chunks(table: &str, chunks: usize, finished: usize, done: u64) {
+/// A table's chunks are known, each with its recorded position: those at their end were
+/// finished by an earlier run, which also did the bytes before each position.
+pub(crate) fn table_chunks<'a>(
+    table: &str,
+    chunks: impl IntoIterator<Item = (&'a lightning_source::Chunk, u64)>,
+) {
+    let (mut count, mut finished, mut done) = (0u64, 0u64, 0);
+    for (c, pos) in chunks {
+        count += 1;
+        finished += u64::from(pos >= c.end);
+        done += done_before(c, pos);
+    }
     restored(table, done, 0);
     let m = metrics();
-    Metrics::inc(&m.chunks, "estimated", chunks as u64);
-    Metrics::inc(&m.chunks, "pending", (chunks - finished.min(chunks)) as u64);
-    Metrics::inc(&m.chunks, "finished", finished as u64);
+    Metrics::inc(&m.chunks, "estimated", count);
+    Metrics::inc(&m.chunks, "pending", count - finished);
+    Metrics::inc(&m.chunks, "finished", finished);
     with(|p| {
         if let Some(t) = p.t.get_mut(table) {
             t.s = RUNNING;
-            t.chunks = chunks as u64;
-            t.chunks_finished = finished as u64;
+            t.chunks = count;
+            t.chunks_finished = finished;
         }
     });
 }

@@ -212,15 +212,8 @@ async fn import_table_inner(
         }
     }
     tracing::info!(table = %name, chunks = chunks.len(), bytes = src.total_size, keyed, "importing table");
-    let finished = chunks
-        .iter()
-        .filter(|c| states[&key_of(c)].pos >= c.end)
-        .count();
-    let done = chunks
-        .iter()
-        .map(|c| crate::status::done_before(c, states[&key_of(c)].pos))
-        .sum();
-    crate::status::table_chunks(name, chunks.len(), finished, done);
+    let positions = chunks.iter().map(|c| (c, states[&key_of(c)].pos));
+    crate::status::table_chunks(name, positions);
     let job = Arc::new(TableJob {
         table,
         name: name.to_string(),

@@ -162,16 +162,11 @@ impl TableRun {
             }
         }
         let layout = self.plan(chunks, &cp).await?;
-        let all = layout.iter().flat_map(|(_, c)| c);
-        let finished = all
-            .clone()
-            .filter(|c| self.progress_of(c).pos >= c.end)
-            .count();
-        let done = all
-            .clone()
-            .map(|c| crate::status::done_before(c, self.progress_of(c).pos))
-            .sum();
-        crate::status::table_chunks(&self.name, all.count(), finished, done);
+        let positions = layout
+            .iter()
+            .flat_map(|(_, c)| c)
+            .map(|c| (c, self.progress_of(c).pos));
+        crate::status::table_chunks(&self.name, positions);
         let engine_ids: Vec<i32> = layout.iter().map(|(id, _)| *id).collect();
         let status_of = |id: i32| cp.engines.get(&id).map_or(S::LOADED, |e| e.status);
         let index_status = status_of(INDEX_ENGINE_ID);
