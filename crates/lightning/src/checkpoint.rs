@@ -1,7 +1,7 @@
-//! The controller's side of checkpoints (logical `tidb` backend): which tables and chunks
-//! a run still has to do, and recording progress as it is made.
+//! The controller's side of checkpoints: the task's store checked against the dump, and
+//! the helpers the controller and the backends record progress with.
 //!
-//! Exactly-once on resume. The tidb backend commits a batch, then the chunk's new position
+//! Exactly-once on resume, the tidb backend (`tidb`). It commits a batch, then the chunk's new position
 //! is recorded; rows committed after the last recorded position are sent again on resume
 //! (a resumed chunk is re-parsed from its start and rows ending at or before the saved
 //! position are skipped, so SQL and CSV chunks restart on a statement/record boundary).
@@ -25,7 +25,7 @@ use crate::LightningError;
 use lightning_backend::tidb::{TargetTable, TidbTarget};
 use lightning_checkpoint::{
     CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, Checksum,
-    ChunkCheckpoint, ChunkDiff, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit,
+    ChunkCheckpoint, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit,
     TaskCheckpoint,
 };
 use lightning_config::Config;
@@ -147,25 +147,7 @@ pub(crate) fn layout_changed(name: &str, key: &ChunkKey) -> LightningError {
 /// The engine id every chunk of a tidb-backend table is recorded under.
 pub(crate) const ENGINE: i32 = 0;
 
-/// A table counts as finished once it reached this status.
-pub(crate) const FINISHED: CheckpointStatus = CheckpointStatus::ALL_WRITTEN;
-
-/// Where a chunk stands, as recorded.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ChunkState {
-    /// Resume position (every row before it is in the target).
-    pub pos: u64,
-    /// Position after the in-flight batch; equal to `pos` when none.
-    pub inflight_end: u64,
-    /// Last row id used.
-    pub row_id: u64,
-    /// Rows the target accepted from this chunk.
-    pub rows: u64,
-    /// Source bytes those rows span.
-    pub bytes: u64,
-}
-
-/// The store plus how to record one chunk's state.
+/// The store, and whether anything is recorded.
 pub(crate) struct Checkpoints {
     pub store: Box<dyn CheckpointStore>,
     /// `[checkpoint] enable`: when off nothing is recorded, and nothing needs serializing.
@@ -179,44 +161,6 @@ impl Checkpoints {
         d.merge(table, &update);
         self.store.update(&d).await?;
         Ok(())
-    }
-
-    /// Records a chunk's state, now.
-    pub async fn save_chunk(
-        &self,
-        table: &str,
-        key: &ChunkKey,
-        s: &ChunkState,
-    ) -> Result<(), LightningError> {
-        self.save_chunk_diff(table, key, chunk_diff(s)).await
-    }
-
-    /// Records a chunk with a batch of `rows` rows in flight (ending at `s.inflight_end`).
-    pub async fn save_chunk_inflight(
-        &self,
-        table: &str,
-        key: &ChunkKey,
-        s: &ChunkState,
-        rows: u64,
-    ) -> Result<(), LightningError> {
-        let mut diff = chunk_diff(s);
-        diff.checksum.crc = rows;
-        self.save_chunk_diff(table, key, diff).await
-    }
-
-    async fn save_chunk_diff(
-        &self,
-        table: &str,
-        key: &ChunkKey,
-        diff: ChunkDiff,
-    ) -> Result<(), LightningError> {
-        let key = key.clone();
-        let update = CheckpointUpdate::Chunk {
-            engine_id: ENGINE,
-            key,
-            diff,
-        };
-        self.save(table, update).await
     }
 
     /// After a failed import: flushes what the store holds (errors are only logged, the
@@ -251,44 +195,6 @@ impl Checkpoints {
     ) -> Result<(), LightningError> {
         self.save(table, CheckpointUpdate::Status { engine_id, status })
             .await
-    }
-
-    /// Records a table status.
-    pub async fn save_status(
-        &self,
-        table: &str,
-        status: CheckpointStatus,
-    ) -> Result<(), LightningError> {
-        self.save(
-            table,
-            CheckpointUpdate::Status {
-                engine_id: ENGINE,
-                status,
-            },
-        )
-        .await?;
-        self.save(
-            table,
-            CheckpointUpdate::Status {
-                engine_id: lightning_checkpoint::WHOLE_TABLE_ENGINE_ID,
-                status,
-            },
-        )
-        .await
-    }
-}
-
-fn chunk_diff(s: &ChunkState) -> ChunkDiff {
-    ChunkDiff {
-        pos: to_i64(s.pos),
-        real_pos: to_i64(s.inflight_end),
-        row_id: to_i64(s.row_id),
-        checksum: lightning_checkpoint::Checksum {
-            crc: 0,
-            kvs: s.rows,
-            bytes: s.bytes,
-        },
-        column_permutation: Vec::new(),
     }
 }
 

@@ -48,7 +48,7 @@ pub async fn checkpoint_command(
             let destroyed = store.destroy_error(&TableSelector::parse(&t)).await?;
             let mut out = String::new();
             if !destroyed.is_empty() {
-                let target = TidbTarget::connect(&crate::task::connect_options(cfg)).await?;
+                let target = TidbTarget::connect(&crate::connect::connect_options(cfg)).await?;
                 let drops: Vec<String> = destroyed
                     .iter()
                     .map(|d| format!("DROP TABLE IF EXISTS {}", d.table_name))

@@ -1,29 +1,32 @@
-//! The import controller: it drives one import from a dump folder to the target.
+//! The import controller: it drives one import from a dump folder to the target, the
+//! same way whatever the backend.
 //!
-//! Flow of [`run`]: scan the data source (`lightning-source`), create databases and
-//! tables on the target from the schema files, check the target tables are empty, then
-//! import `table-concurrency` tables at a time. Each table's data files are cut into
-//! chunks; `region-concurrency` chunks are in flight at once. A chunk is read and parsed
-//! on a blocking thread (`lightning-parser`), its rows encoded by the backend's encoder
-//! (`lightning-backend`), and the encoded units cross a bounded channel to an async
-//! writer, so memory per chunk is a few batches whatever the file size. Rows the target
-//! refuses are counted against `max-error`; views are created last; a summary per table
-//! comes back to the binary. With `[checkpoint]` on, chunk positions and table statuses are
-//! saved as rows commit (`checkpoint`), so a rerun resumes and a failed table is refused
-//! until `tidb-lightning-ctl` clears it (`ctl`).
+//! Layout, top down (files import downward only; `tests/layers.rs` checks it):
+//! * `task` picks the backend (`tidb` or `local`) and runs `controller` with it.
+//! * `controller` (one for every backend): scan the data source (`lightning-source`),
+//!   open the checkpoints (`checkpoint`), create the schemas, precheck the tables, then
+//!   import `table-concurrency` tables at a time (`controller::table`): chunks planned into
+//!   engines, each engine opened → its chunks written → closed → imported → cleaned up,
+//!   then the post-process steps, each recorded in the checkpoint so a rerun resumes.
+//!   Chunks (`controller::chunk`, `region-concurrency` at once) are read and parsed on
+//!   blocking threads (`reader`, `lightning-parser`), encoded by the backend's encoder and
+//!   delivered by its writer across a bounded channel, so memory per chunk is a few
+//!   batches whatever the file size.
+//! * `backend` is the seam: the [`Backend`](backend::Backend) trait, shaped by the engine
+//!   lifecycle, and the state the controller shares across it.
+//! * `tidb` implements it with batched SQL (`lightning-backend`); `local` with sorted
+//!   key-value engines (`lightning-engine`) ingested into TiKV (`lightning-cluster`).
+//! * Below them: `schema`/`ddl`/`deferred` (schema files), `connect`, `limits`, `pause`,
+//!   `progress`, `status` (what `/progress/task` shows) and `metrics` (Prometheus, upstream's
+//!   names), which every chunk, engine and table reports to.
 //!
-//! With `--backend local` (module `local`), encoded key-value pairs go to sort engines
-//! (`lightning-engine`) instead: a data engine per `batch-size` of a table's source and one
-//! index engine, each split into ranges and ingested into TiKV in import mode
-//! (`lightning-cluster`) once closed, then the table is checksummed against the cluster.
-//! Its checkpoints record chunk positions once their pairs are durable in the engines, and
-//! engine and table statuses, so a rerun reopens engines instead of re-encoding.
-//!
-//! Both paths report to `status` (what `/progress/task` shows) and `metrics` (Prometheus,
-//! upstream's names) as tables, chunks and engines move, and wait on `pause` (`PUT /pause`)
-//! before each chunk, block read and delivery. The HTTP server itself is the binary's.
+//! A summary per table comes back to the binary (`summary`); `ctl` is what
+//! `tidb-lightning-ctl` runs.
 
+mod backend;
 mod checkpoint;
+mod connect;
+mod controller;
 mod ctl;
 mod ddl;
 mod deferred;
@@ -36,8 +39,9 @@ mod progress;
 mod reader;
 mod schema;
 pub mod status;
-mod table;
+mod summary;
 mod task;
+mod tidb;
 
 pub use ctl::{
     checkpoint_command, engine_command, fetch_mode_command, switch_mode_command, CheckpointCommand,
@@ -46,4 +50,5 @@ pub use ctl::{
 pub use error::LightningError;
 pub use limits::StopFlag;
 pub use pause::{pauser, Pauser};
-pub use task::{run, run_with_stop, ImportSummary, TableSummary};
+pub use summary::{ImportSummary, TableSummary};
+pub use task::{run, run_with_stop};

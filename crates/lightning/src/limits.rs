@@ -92,19 +92,6 @@ impl BlockingSemaphore {
     }
 }
 
-/// Waits for a permit of `sem` (`region-concurrency` and the like); `Cancelled` when the
-/// import was asked to stop meanwhile.
-pub(crate) async fn permit<'a>(
-    sem: &'a tokio::sync::Semaphore,
-    stop: &StopFlag,
-) -> Result<tokio::sync::SemaphorePermit<'a>, LightningError> {
-    let p = sem.acquire().await.map_err(|_| LightningError::Cancelled)?;
-    if stop.is_stopped() {
-        return Err(LightningError::Cancelled);
-    }
-    Ok(p)
-}
-
 /// Set once to stop every reader and writer of the import.
 #[derive(Default)]
 pub struct StopFlag(AtomicBool);

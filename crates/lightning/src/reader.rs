@@ -34,7 +34,7 @@ impl Formats {
                 no_backslash_escapes,
             },
             csv: Format::Csv {
-                opts: crate::task::csv_options(cfg)?,
+                opts: csv_options(cfg)?,
                 use_header: cfg.mydumper.csv.header_schema_match,
             },
         })
@@ -387,9 +387,40 @@ fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     }
 }
 
+/// The CSV parser's options from `[mydumper.csv]`.
+pub(crate) fn csv_options(cfg: &Config) -> Result<CsvOptions, LightningError> {
+    let c = &cfg.mydumper.csv;
+    // Validation left `escaped-by` empty or one character (and `backslash-escape` folded in).
+    let escape = match c.escaped_by.as_bytes() {
+        [] => None,
+        [b] if b.is_ascii() => Some(*b),
+        _ => {
+            return Err(LightningError::Unsupported(format!(
+                "[mydumper.csv] escaped-by = {:?}: only a single ASCII character is supported",
+                c.escaped_by
+            )))
+        }
+    };
+    let opts = CsvOptions {
+        separator: c.separator.as_bytes().to_vec(),
+        delimiter: c.delimiter.as_bytes().to_vec(),
+        terminator: c.terminator.as_bytes().to_vec(),
+        header: c.header,
+        not_null: c.not_null,
+        null: c.null.iter().map(|n| n.as_bytes().to_vec()).collect(),
+        escape,
+        trim_last_separator: c.trim_last_separator,
+        quoted_null_is_text: false,
+    };
+    opts.validate()
+        .map_err(|e| LightningError::Unsupported(format!("[mydumper.csv]: {e}")))?;
+    Ok(opts)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::declared_charset;
+    use super::{csv_options, declared_charset};
+    use lightning_config::Config;
 
     #[test]
     fn dumps_declare_their_charset_before_the_first_insert() {
@@ -406,5 +437,23 @@ mod tests {
             None
         );
         assert_eq!(declared_charset(b""), None);
+    }
+
+    fn escape_of(csv_section: &str) -> Result<Option<u8>, String> {
+        let toml = format!("[tikv-importer]\nbackend = \"tidb\"\n[mydumper]\ndata-source-dir = \"/tmp\"\n[mydumper.csv]\n{csv_section}\n");
+        let cfg = Config::from_toml_str(&toml).map_err(|e| e.to_string())?;
+        csv_options(&cfg)
+            .map(|o| o.escape)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn escaped_by_and_backslash_escape_pick_the_parser_escape() {
+        assert_eq!(escape_of(""), Ok(Some(b'\\')));
+        assert_eq!(escape_of("escaped-by = '!'"), Ok(Some(b'!')));
+        assert_eq!(escape_of("backslash-escape = false"), Ok(None));
+        assert!(escape_of("escaped-by = 'é'")
+            .unwrap_err()
+            .contains("escaped-by"));
     }
 }

@@ -14,11 +14,10 @@
 //! upstream's physical mode does, in `{task-info-schema-name}.conflict_error_v3` on the
 //! target, once per task and table.
 
-use super::table::{describe_key, index_name};
-use super::{err, Ctx};
+use super::state::{err, Ctx};
 use crate::LightningError;
 use lightning_backend::tidb::{quote_ident, write_text_literal};
-use lightning_encode::key::{decode_key, DecodedKey};
+use lightning_encode::key::{decode_key, DecodedHandle, DecodedKey};
 use lightning_encode::{KvChecksum, TableInfo};
 use lightning_engine::{ClosedEngine, SeqSet};
 use mysql_async::prelude::Queryable;
@@ -285,5 +284,50 @@ fn across_engines(data: &[ClosedEngine], lost: &mut Vec<Lost>) -> lightning_engi
         for i in at {
             heads[i] = head(iters[i].next_entry()?);
         }
+    }
+}
+
+/// The name of index `id` of the table, if it has one by that id.
+pub(super) fn index_name(info: &TableInfo, id: i64) -> Option<&str> {
+    info.indices
+        .iter()
+        .find(|i| i.id == id)
+        .map(|i| i.name.as_str())
+}
+
+/// A duplicate key as a user reads it: the index (or primary key) and its values.
+pub(super) fn describe_key(info: &TableInfo, key: &[u8]) -> String {
+    let values = |v: &[lightning_encode::Datum]| {
+        v.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match decode_key(key) {
+        Ok(DecodedKey::Record {
+            handle: DecodedHandle::Int(h),
+            ..
+        }) => {
+            format!("PRIMARY (handle {h})")
+        }
+        Ok(DecodedKey::Record {
+            handle: DecodedHandle::Common(v),
+            ..
+        }) => {
+            format!("PRIMARY ({})", values(&v))
+        }
+        Ok(DecodedKey::Index {
+            index_id,
+            values: v,
+            ..
+        }) => {
+            let name = index_name(info, index_id)
+                .map_or_else(|| format!("index id {index_id}"), |n| format!("`{n}`"));
+            format!("{name} ({})", values(&v))
+        }
+        _ => format!(
+            "key {}",
+            key.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        ),
     }
 }

@@ -7,29 +7,17 @@
 //! it. A resumed chunk re-encodes the rows after its recorded position with the same row
 //! ids, so the same pairs under the same sequences, which the engine counts once.
 
+use crate::backend::ChunkProgress;
 use crate::limits::ErrorBudget;
 use crate::progress::Counters;
 use crate::LightningError;
 use lightning_backend::{BackendError, RejectedRow, RowEncoder};
-use lightning_encode::{Encoder, KvChecksum, KvPairs, MaxIds};
+use lightning_encode::{Encoder, KvPairs};
 use lightning_engine::{EngineError, EngineWriter};
 use lightning_parser::RowBatch;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Where a chunk stands: every row before `pos` is durable in the engines.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct ChunkProgress {
-    /// Resume offset.
-    pub pos: u64,
-    /// Last row id used.
-    pub row_id: u64,
-    /// Checksum of the pairs of the rows before `pos`.
-    pub checksum: KvChecksum,
-    /// Largest ids those rows used.
-    pub max_ids: MaxIds,
-}
 
 /// Encodes one chunk's rows into engine writers. Row ids are `row_id + 1, + 2, …` from the
 /// chunk's recorded progress, in row order, as upstream's chunk row ids.
@@ -42,6 +30,8 @@ pub(crate) struct KvEncoder<'t> {
     table: String,
     /// Progress so far (rows encoded; durable once flushed).
     pub progress: ChunkProgress,
+    /// Where the chunk started, in this run.
+    pub start: u64,
     /// Rows encoded by this run.
     pub rows: u64,
     /// The engine error behind a failed `encode`, kept with its type for the caller.
@@ -81,6 +71,7 @@ impl<'t> KvEncoder<'t> {
             file,
             table,
             progress: start,
+            start: start.pos,
             rows: 0,
             engine_error: None,
             budget_error: None,

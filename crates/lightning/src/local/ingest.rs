@@ -1,7 +1,7 @@
 //! Ingesting one closed engine: split it into region-sized ranges, pre-split and scatter
 //! the regions at their boundaries, then write and ingest every range at one commit ts.
 
-use super::err;
+use super::state::err;
 use crate::limits::{join_all, StopFlag};
 use crate::LightningError;
 use lightning_cluster::Cluster;

@@ -1,7 +1,7 @@
 //! The table model from TiDB's status port, key ranges of a table, and the post-restore
 //! steps: checksum, analyze, auto-id rebase.
 
-use super::{err, Ctx};
+use super::state::{err, Ctx};
 use crate::LightningError;
 use lightning_cluster::KeyRange;
 use lightning_config::{Config, PostOpLevel};
@@ -127,11 +127,13 @@ pub(super) async fn remote_checksum(
         return sql_checksum(ctx, &quoted(db, table)).await;
     }
     let ts = ctx
+        .backend
         .cluster
         .commit_ts()
         .await
         .map_err(|e| err(format!("{name}: getting a ts from PD: {e}")))?;
-    ctx.cluster
+    ctx.backend
+        .cluster
         .checksum_ranges(&checksum_ranges(info), ts)
         .await
         .map_err(|e| err(format!("{name}: remote checksum: {e}")))

@@ -8,7 +8,8 @@
 //! duplicates, so the quota is not applied under `[conflict] strategy = "error"` or
 //! `"replace"`, which need each engine whole.
 
-use super::{err, ingest_engine, Ctx};
+use super::ingest::ingest_engine;
+use super::state::{err, Ctx};
 use crate::LightningError;
 use lightning_config::{ConflictStrategy, UNLIMITED};
 use std::sync::Arc;
@@ -71,7 +72,7 @@ async fn run(ctx: Arc<Ctx>, quota: u64, done: Arc<Notify>) -> Result<(), Lightni
 
 /// One check: imports parts of the largest open engines until the rest fits the quota.
 async fn check(ctx: &Ctx, quota: u64) -> Result<(), LightningError> {
-    let sizes = ctx.engines.engine_file_sizes();
+    let sizes = ctx.backend.engines.engine_file_sizes();
     let total: u64 = sizes.iter().map(|s| s.disk_size).sum();
     if total <= quota {
         return Ok(());
@@ -92,9 +93,9 @@ async fn check(ctx: &Ctx, quota: u64) -> Result<(), LightningError> {
         "disk quota exceeded; importing the largest engines early"
     );
     // Writers wait (as upstream) until the parts are imported and removed.
-    let _paused = ctx.quota_gate.write().await;
+    let _paused = ctx.backend.quota_gate.write().await;
     for uuid in picked {
-        let Some(engine) = ctx.engines.get_open(uuid) else {
+        let Some(engine) = ctx.backend.engines.get_open(uuid) else {
             continue;
         };
         let name = format!("engine {uuid} (disk quota)");
@@ -107,7 +108,7 @@ async fn check(ctx: &Ctx, quota: u64) -> Result<(), LightningError> {
         };
         let bytes = part.disk_size();
         if let Some(closed) = part.engine() {
-            ingest_engine(&ctx.cluster, &ctx.stop, &name, closed).await?;
+            ingest_engine(&ctx.backend.cluster, &ctx.stop, &name, closed).await?;
         }
         tokio::task::spawn_blocking(move || part.release())
             .await
