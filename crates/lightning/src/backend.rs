@@ -261,6 +261,7 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
 
     /// Ends an encoder after its read (`read`: source bytes, or the read's error).
     fn end_encoder(
+        run: &TableRun<Self>,
         encoder: Self::Encoder<'_>,
         read: Result<u64, LightningError>,
     ) -> Result<(u64, EncodeEnd), LightningError>;

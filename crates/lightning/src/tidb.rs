@@ -221,6 +221,7 @@ impl Backend for TidbBackend {
     }
 
     fn end_encoder(
+        _run: &TableRun<Self>,
         _encoder: SqlEncoder,
         read: Result<u64, LightningError>,
     ) -> Result<(u64, EncodeEnd), LightningError> {

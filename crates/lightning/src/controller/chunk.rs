@@ -78,7 +78,7 @@ async fn import_chunk<B: Backend>(
             &chunk, &c.formats, &c.cfg, &c.errors, &c.io, &c.stop, start.pos,
         );
         let read = read_chunk(job, &mut encoder, &tx);
-        B::end_encoder(encoder, read)
+        B::end_encoder(run, encoder, read)
     });
     let mut rec = ChunkRecorder::new(run, engine_id, key, start);
     let delivered = async {

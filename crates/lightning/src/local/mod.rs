@@ -264,21 +264,7 @@ impl Backend for LocalBackend {
         let closed = tokio::task::spawn_blocking(move || e.close())
             .await
             .map_err(|j| LightningError::Internal(j.to_string()))?;
-        let info = &run.table.info;
-        closed.map_err(|e| match e {
-            EngineError::Duplicates { duplicates, .. } => {
-                let keys: Vec<String> = duplicates
-                    .iter()
-                    .map(|d| describe_key(info, &d.key))
-                    .collect();
-                err(format!(
-                    "{}: duplicate keys found and [conflict] strategy = \"error\": {}",
-                    run.name,
-                    keys.join("; ")
-                ))
-            }
-            e => err(format!("{}: closing engine: {e}", run.name)),
-        })
+        closed.map_err(|e| engine_error(&run.table.info, &run.name, "closing engine", e))
     }
 
     async fn import_engine(run: &Run, closed: &ClosedEngine) -> Result<(), LightningError> {
@@ -357,32 +343,34 @@ impl Backend for LocalBackend {
     }
 
     fn end_encoder(
+        run: &Run,
         mut kv: KvEncoder<'_>,
         read: Result<u64, LightningError>,
     ) -> Result<(u64, EncodeEnd), LightningError> {
-        let engine_err = |e, file: &str| err(format!("{file}: local engine: {e}"));
+        let info = &run.table.info;
+        let file = kv.file.clone();
+        let engine_err = |e| engine_error(info, &file, "local engine", e);
         let read = match read {
             Ok(n) => n,
             Err(e) => {
                 return Err(match (kv.engine_error.take(), kv.budget_error.take()) {
-                    (Some(ee), _) => engine_err(ee, &kv.file),
+                    (Some(ee), _) => engine_err(ee),
                     (None, Some(be)) => be,
                     (None, None) => e,
                 })
             }
         };
         // Durable before the chunk is recorded as finished.
-        let last = kv.make_durable().map_err(|e| engine_err(e, &kv.file))?;
+        let last = kv.make_durable().map_err(engine_err)?;
         let KvEncoder {
             data,
             index,
             rows,
-            file,
             start,
             ..
         } = kv;
-        data.close().map_err(|e| engine_err(e, &file))?;
-        index.close().map_err(|e| engine_err(e, &file))?;
+        data.close().map_err(engine_err)?;
+        index.close().map_err(engine_err)?;
         let restored = last.pos.saturating_sub(start);
         Ok((
             read,
@@ -454,4 +442,22 @@ fn check_free_space<'a>(
     }
     tracing::info!(sorted_kv_dir = %dir, free, need, "precheck: sorted-kv-dir has room");
     Ok(())
+}
+
+/// An engine's error, prefixed with `name` (a table or a file): duplicate keys (strategy
+/// "error") are named decoded, as a user reads them; others with what was being done.
+fn engine_error(info: &TableInfo, name: &str, doing: &str, e: EngineError) -> LightningError {
+    match e {
+        EngineError::Duplicates { duplicates, .. } => {
+            let keys: Vec<String> = duplicates
+                .iter()
+                .map(|d| describe_key(info, &d.key))
+                .collect();
+            err(format!(
+                "{name}: duplicate keys found and [conflict] strategy = \"error\": {}",
+                keys.join("; ")
+            ))
+        }
+        e => err(format!("{name}: {doing}: {e}")),
+    }
 }
