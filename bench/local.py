@@ -290,8 +290,8 @@ def sorted_ready(events):
     return any(m == "engines closed; importing" for _, m, _ in events) and closed <= split
 
 
-def one_run(args, dump, size, work, i):
-    run = os.path.join(work, f"run{i}")
+def one_run(args, dump, size, work, i, lightning=None):
+    run = os.path.join(work, f"run{i}" + ("-baseline" if lightning else ""))
     os.makedirs(run)
     kv_dir, log = os.path.join(run, "sorted-kv"), os.path.join(run, "lightning.log")
     cluster, addrs = start_cluster(args, os.path.join(run, "cluster.log"))
@@ -300,7 +300,7 @@ def one_run(args, dump, size, work, i):
         write_config(config, addrs, dump, kv_dir, log, args)
         start = time.time()
         with open(os.path.join(run, "lightning.out"), "ab") as out:
-            proc = subprocess.Popen([binary("tidb-lightning"), "--backend", "local", "-config", config],
+            proc = subprocess.Popen([lightning or binary("tidb-lightning"), "--backend", "local", "-config", config],
                                     stdout=out, stderr=subprocess.STDOUT)
             poller = Poller(proc.pid, kv_dir)
             poller.start()
@@ -398,6 +398,9 @@ def main():
                     help="record a CPU profile of tidb-lightning (perf record -g) into the run's folder")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, configs)")
+    ap.add_argument("--baseline", metavar="BINARY",
+                    help="also run this tidb-lightning build (e.g. an earlier commit's) on the same data, "
+                         "alternating with the current one, and print both")
     args = ap.parse_args()
     for s in (args.engine_mem, args.writer_mem):
         parse_size(s)
@@ -424,9 +427,13 @@ def main():
           f"engine-mem-cache-size {args.engine_mem}, local-writer-mem-cache-size {args.writer_mem}, "
           f"region-concurrency {args.region_concurrency or os.cpu_count()}; work folder {work}", flush=True)
 
-    results = []
+    results, baseline = [], []
     for i in range(args.runs):
+        if args.baseline and i % 2 == 1:
+            baseline.append(one_run(args, dump, size, work, i + 1, args.baseline))
         r = one_run(args, dump, size, work, i + 1)
+        if args.baseline and i % 2 == 0:
+            baseline.append(one_run(args, dump, size, work, i + 1, args.baseline))
         results.append(r)
         print(f"\nrun {i + 1}: wall {r['wall']:.1f}s, {size / 1e6 / r['wall']:.1f} MB/s; "
               f"parse+encode+sort {r['sorted']:.1f}s = {size / 1e6 / r['sorted']:.1f} MB/s; "
@@ -472,6 +479,14 @@ def main():
     print(f"{'peak RSS simulator MiB':<44} {med('sim_rss'):12.0f}")
     print(f"{'sorted-kv-dir peak MB':<44} {med('disk') / 1e6:12.0f}")
     print(f"{'sorted-kv-dir peak / source':<44} {med('disk') / size:12.2f}")
+    if baseline:
+        bmed = lambda k: statistics.median(r[k] for r in baseline)  # noqa: E731
+        if not args.until_sorted:
+            print(f"{'baseline whole import MB/s':<44} {size / 1e6 / bmed('wall'):12.1f}  "
+                  f"(current / baseline {bmed('wall') / med('wall'):.2f}x)")
+        print(f"{'baseline parse+encode+sort MB/s':<44} {size / 1e6 / bmed('sorted'):12.1f}  "
+              f"(current / baseline {bmed('sorted') / med('sorted'):.2f}x)")
+        print(f"{'baseline peak RSS tidb-lightning MiB':<44} {bmed('rss'):12.0f}")
     print(f"load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; "
           f"at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     if not args.keep and not args.work:

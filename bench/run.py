@@ -66,6 +66,9 @@ def main():
     ap.add_argument("--only", choices=["lightning", "lightning-insert", "myloader"], help="run one loader only")
     ap.add_argument("--with-insert", action="store_true",
                     help="also run lightning with logical-import-load-data = false (INSERT only)")
+    ap.add_argument("--baseline", metavar="BINARY",
+                    help="also run this tidb-lightning build (e.g. an earlier commit's) with the same config, "
+                         "alternating with the current one, and print current / baseline")
     ap.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up import")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--server-arg", action="append", default=[],
@@ -102,6 +105,8 @@ def main():
     indexes = source_indexes()
     threads = [int(t) for t in args.threads.split(",")]
     order = [args.only] if args.only else ["lightning", "myloader"] + (["lightning-insert"] if args.with_insert else [])
+    if args.baseline:
+        order.append("baseline")
     results = {(n, t): [] for t in threads for n in order}
 
     def loader(name, t):
@@ -112,7 +117,7 @@ def main():
         write_lightning_config(config, server, dump, f"{work}/{name}.log", lightning=f"region-concurrency = {t}",
                                importer="\n".join(importer),
                                checkpoint=None if args.no_checkpoint else os.path.join(work, f"{name}-{t}.cp"))
-        return [binary, "--config", config]
+        return [args.baseline if name == "baseline" else binary, "--config", config]
 
     if not args.no_warmup:
         # The first import after building the source runs slow (the server is still purging
@@ -146,6 +151,10 @@ def main():
             lt, my = med[("lightning", t)], med[("myloader", t)]
             print(f"{t} connections: lightning / myloader wall throughput {my[0] / lt[0]:.2f}x; "
                   f"MB per server CPU-second {my[1] / lt[1]:.2f}x; lightning's own CPU {lt[2] / lt[1]:.1%} of the server's")
+        if ("lightning", t) in med and ("baseline", t) in med:
+            lt, base = med[("lightning", t)], med[("baseline", t)]
+            print(f"{t} connections: lightning / baseline wall throughput {base[0] / lt[0]:.2f}x; "
+                  f"MB per server CPU-second {base[1] / lt[1]:.2f}x")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -2,10 +2,11 @@
 //!
 //! The controller hands each parsed [`RowBatch`](lightning_parser::RowBatch) to a
 //! backend's [`RowEncoder`] on a CPU thread, and each encoded unit it returns to the
-//! backend's async [`RowWriter`] on the I/O runtime. Today there is one backend:
-//! [`tidb`], the logical one, which turns rows into batched `INSERT`/`REPLACE`
-//! statements for any MySQL-compatible server. The physical `local` backend (sorted
-//! key-value engines ingested into TiKV) will implement the same seam.
+//! backend's async [`RowWriter`] on the I/O runtime. This crate holds [`tidb`], the
+//! logical backend's SQL side, which turns rows into batched `INSERT`/`REPLACE` (or
+//! `LOAD DATA`) statements for any MySQL-compatible server. The controller's backend
+//! trait (the engine lifecycle every backend implements, `tidb` and `local` alike) is
+//! `lightning`'s `backend` module, where both implementations live.
 
 pub mod tidb;
 
