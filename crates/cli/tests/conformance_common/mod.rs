@@ -1,10 +1,12 @@
-//! Shared by the conformance suites (`conformance.rs`: the tidb backend against MariaDB;
-//! `conformance_local.rs`: the local backend against the simulated cluster), which run
-//! TiDB Lightning's own integration-test cases from `shared/conformance/lightning-tests`
-//! through the real binary: the corpus and binary paths, what one run did ([`Outcome`]),
-//! the config each run gets (the case's TOML, then extra TOML, then the suite's harness
-//! keys, deep-merged) and the SQL checks, over a [`Target`] each suite implements for its
-//! own `Case`.
+//! Shared by the conformance suite (`conformance.rs`), which runs TiDB Lightning's own
+//! integration-test cases from `shared/conformance/lightning-tests` through the real binary
+//! on two backends: `tidb` against a private MariaDB (its `Case` in `conformance_tidb/`)
+//! and `local` against the simulated cluster (its `Case` in `conformance_sim/`). Here: the
+//! corpus and binary paths, what one run did ([`Outcome`]), the config each run gets (the
+//! case's TOML, then extra TOML, then the backend's harness keys, deep-merged) and the SQL
+//! checks, over the [`Target`] each backend's `Case` implements, so that a case both
+//! backends run is written once in `conformance.rs` and branches on [`Target::backend`]
+//! where they differ. (`seam.rs` uses [`merge`] too.)
 #![allow(dead_code)]
 
 use std::cell::Cell;
@@ -93,11 +95,20 @@ pub fn exec(cfg: &Path, log: &Path, args: &[&str]) -> Outcome {
     }
 }
 
-/// One case's target server, as each suite's `Case` provides it; the runs and checks are
+/// One case's target server, as each backend's `Case` provides it; the runs and checks are
 /// the same for every target.
 pub trait Target {
     /// The case's folder name in the corpus.
     fn case_name(&self) -> &str;
+
+    /// The backend the case imports with: `"tidb"` (logical, against MariaDB) or `"local"`
+    /// (physical, against the simulated cluster); a shared case branches on it where the
+    /// two differ.
+    fn backend(&self) -> &'static str;
+
+    /// The `Case` itself, for a shared case's backend-specific branch to reach what only
+    /// that backend's target has (its server's ports, the simulated cluster's allocators).
+    fn as_any(&self) -> &dyn std::any::Any;
 
     /// The rows of `q` as `mysql -N -B` prints them (a trailing newline may follow).
     fn sql(&self, q: &str) -> String;
@@ -108,7 +119,7 @@ pub trait Target {
     /// How many runs the case has made (numbers each run's files).
     fn runs(&self) -> &Cell<u32>;
 
-    /// The suite's harness TOML for run `n`, logging to `log`, on `data_dir`; its keys win
+    /// The backend's harness TOML for run `n`, logging to `log`, on `data_dir`; its keys win
     /// over the case's config.
     fn harness(&self, n: u32, log: &Path, data_dir: &Path) -> String;
 
@@ -182,7 +193,6 @@ pub trait Target {
     }
 }
 
-/// The tables of `db`, one per line, by name.
 /// The black-white-list case's `firstdb.second.1.sql` holds `create table `second` values
 /// (909);`, which upstream's lexer loads as a row (it reads any words before `VALUES` as
 /// the table name). A data file here holds only INSERT/REPLACE statements, so the fixture
@@ -202,6 +212,7 @@ pub fn black_white_list_data<T: Target + ?Sized>(c: &T) -> PathBuf {
     )
 }
 
+/// The tables of `db`, one per line, by name.
 pub fn tables_of<T: Target + ?Sized>(t: &T, db: &str) -> String {
     t.sql(&format!(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = '{db}' \
