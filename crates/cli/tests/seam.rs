@@ -115,20 +115,10 @@ impl Harness for Local {
     }
 
     fn query(&self, q: &str) -> String {
-        let rows = self
-            .tc()
+        self.tc()
             .tidb()
-            .query(q)
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-        rows.into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|v| v.unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .query_text(q)
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
     }
 
     fn duplicate_error(&self, id: i64) -> String {

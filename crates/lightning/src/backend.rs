@@ -39,6 +39,10 @@ pub(crate) struct Capabilities {
     pub batched_engines: bool,
     /// Reports an import phase after writing (KV bytes ingested of those written).
     pub import_phase: bool,
+    /// Engine and table statuses may be recorded once per table: closing and importing
+    /// its engines does nothing and every post step is idempotent, so a rerun that finds
+    /// them unrecorded only repeats no-ops. Otherwise each is recorded as it is reached.
+    pub lazy_statuses: bool,
 }
 
 /// Where a chunk stands. Every row before `pos` is in the target (or durable in its
@@ -340,6 +344,8 @@ pub(crate) struct TableRun<B: Backend> {
     pub progress: Mutex<BTreeMap<ChunkKey, ChunkProgress>>,
     /// Largest ids used, from the checkpoint and this run.
     pub max_ids: Mutex<MaxIds>,
+    /// Statuses reached and not recorded yet ([`Capabilities::lazy_statuses`]).
+    pub statuses: Mutex<CheckpointDiffs>,
 }
 
 impl<B: Backend> TableRun<B> {

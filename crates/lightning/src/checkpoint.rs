@@ -24,9 +24,8 @@
 use crate::LightningError;
 use lightning_backend::tidb::{TargetTable, TidbTarget};
 use lightning_checkpoint::{
-    CheckpointDiffs, CheckpointStatus, CheckpointStore, CheckpointUpdate, Checksum,
-    ChunkCheckpoint, ChunkKey, ChunkPosition, FileMeta, FileStamp, TableHash, TableInit,
-    TaskCheckpoint,
+    CheckpointDiffs, CheckpointStore, CheckpointUpdate, Checksum, ChunkCheckpoint, ChunkKey,
+    ChunkPosition, FileMeta, FileStamp, TableHash, TableInit, TaskCheckpoint,
 };
 use lightning_config::Config;
 use lightning_encode::KvChecksum;
@@ -184,17 +183,6 @@ impl Checkpoints {
         }
         self.store.close().await?;
         Ok(())
-    }
-
-    /// Records an engine's status (a failed one also fails the table).
-    pub async fn save_engine_status(
-        &self,
-        table: &str,
-        engine_id: i32,
-        status: CheckpointStatus,
-    ) -> Result<(), LightningError> {
-        self.save(table, CheckpointUpdate::Status { engine_id, status })
-            .await
     }
 }
 

@@ -90,6 +90,7 @@ impl Backend for TidbBackend {
         Capabilities {
             batched_engines: false,
             import_phase: false,
+            lazy_statuses: true,
         }
     }
 

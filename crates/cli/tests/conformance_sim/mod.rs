@@ -68,23 +68,10 @@ impl Target for Case {
     /// The rows of the last statement as `mysql -N -B` prints them: tab-separated,
     /// one row per line, NULL as `NULL`, backslash and newline escaped.
     fn sql(&self, q: &str) -> String {
-        let rows = self
-            .tc()
+        self.tc()
             .tidb()
-            .query(q)
-            .unwrap_or_else(|e| panic!("[{}] {q}: {e}", self.name));
-        rows.into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|v| match v {
-                        None => "NULL".to_string(),
-                        Some(s) => s.replace('\\', "\\\\").replace('\n', "\\n"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .query_text(q)
+            .unwrap_or_else(|e| panic!("[{}] {q}: {e}", self.name))
     }
 
     fn tmp(&self) -> &Path {

@@ -12,8 +12,8 @@ use crate::limits::join_all;
 use crate::summary::TableSummary;
 use crate::LightningError;
 use lightning_checkpoint::{
-    unique_table_name, CheckpointStatus as S, CheckpointUpdate, ChunkCheckpoint, ChunkKey,
-    EngineCheckpoint, TableCheckpoint, WHOLE_TABLE_ENGINE_ID,
+    unique_table_name, CheckpointDiffs, CheckpointStatus as S, CheckpointUpdate, ChunkCheckpoint,
+    ChunkKey, EngineCheckpoint, TableCheckpoint, WHOLE_TABLE_ENGINE_ID,
 };
 use lightning_encode::{KvChecksum, MaxIds};
 use lightning_engine::INDEX_ENGINE_ID;
@@ -62,9 +62,15 @@ pub(super) async fn import_table<B: Backend>(
             row_id: cp.auto_row_id_base.max(cp.auto_incr_base),
             auto_random: cp.auto_rand_base,
         }),
+        statuses: Mutex::new(CheckpointDiffs::new()),
     });
     let mut reached = cp.status.max(S::LOADED);
-    let res = import(&run, cp, &mut reached).await;
+    let mut res = import(&run, cp, &mut reached).await;
+    if let Err(e) = flush_statuses(&run).await {
+        if res.is_ok() {
+            res = Err(e);
+        }
+    }
     crate::status::table_ended(&name, &res);
     crate::metrics::metrics()
         .import_seconds
@@ -84,7 +90,8 @@ pub(super) async fn import_table<B: Backend>(
         Err(LightningError::Cancelled) => Err(LightningError::Cancelled),
         Err(e) => {
             tracing::error!(table = %name, error = %e, "table failed; recording it in the checkpoint");
-            if let Err(e2) = set_status(&run, reached.into_failed()).await {
+            let failed = set_status(&run, reached.into_failed()).await;
+            if let Err(e2) = failed.and(flush_statuses(&run).await) {
                 tracing::error!(table = %name, error = %e2, "could not record the failure");
             }
             Err(e)
@@ -359,9 +366,6 @@ async fn write_and_import<B: Backend>(
             B::cleanup_engine(run, INDEX_ENGINE_ID)?;
             None
         };
-        if *reached < S::CLOSED {
-            advance(run, reached, S::CLOSED).await?;
-        }
         let (data, index) = match (resolving, index) {
             (true, Some((index, index_imported))) => {
                 let ids: Vec<(i32, bool)> = deferred.iter().map(|(id, _, i)| (*id, *i)).collect();
@@ -395,9 +399,6 @@ async fn write_and_import<B: Backend>(
     };
     if let Some(e) = first {
         return Err(e);
-    }
-    if *reached < S::IMPORTED {
-        advance(run, reached, S::IMPORTED).await?;
     }
     if *reached < S::INDEX_IMPORTED {
         advance(run, reached, S::INDEX_IMPORTED).await?;
@@ -447,14 +448,39 @@ async fn set_engine_status<B: Backend>(
         m.with_label_values(&[status.metric_name(), "success"])
             .inc();
     }
-    run.ctx.cp.save_engine_status(&run.name, id, status).await
+    record(
+        run,
+        CheckpointUpdate::Status {
+            engine_id: id,
+            status,
+        },
+    )
+    .await
 }
 
 async fn set_status<B: Backend>(run: &TableRun<B>, status: S) -> Result<(), LightningError> {
-    run.ctx
-        .cp
-        .save_engine_status(&run.name, WHOLE_TABLE_ENGINE_ID, status)
-        .await
+    let engine_id = WHOLE_TABLE_ENGINE_ID;
+    record(run, CheckpointUpdate::Status { engine_id, status }).await
+}
+
+/// Records a status now, or (lazy statuses) at [`flush_statuses`].
+async fn record<B: Backend>(run: &TableRun<B>, u: CheckpointUpdate) -> Result<(), LightningError> {
+    if !run.ctx.backend.capabilities().lazy_statuses {
+        return run.ctx.cp.save(&run.name, u).await;
+    }
+    let mut pending = run.statuses.lock().unwrap_or_else(|e| e.into_inner());
+    pending.merge(&run.name, &u);
+    Ok(())
+}
+
+/// Records the statuses reached and not recorded yet, in one write.
+async fn flush_statuses<B: Backend>(run: &TableRun<B>) -> Result<(), LightningError> {
+    let pending = std::mem::take(&mut *run.statuses.lock().unwrap_or_else(|e| e.into_inner()));
+    if pending.is_empty() {
+        return Ok(());
+    }
+    run.ctx.cp.store.update(&pending).await?;
+    Ok(())
 }
 
 /// Records the table at `status` and remembers it as reached.

@@ -92,6 +92,7 @@ impl Backend for LocalBackend {
         Capabilities {
             batched_engines: true,
             import_phase: true,
+            lazy_statuses: false,
         }
     }
 

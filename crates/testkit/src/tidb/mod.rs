@@ -282,6 +282,21 @@ impl SimTidb {
         Ok(rows)
     }
 
+    /// [`query`](Self::query)'s last result as `mysql -N -B` prints it: tab-separated, one
+    /// row per line (no trailing newline), NULL as `NULL`, backslash and newline escaped.
+    pub fn query_text(&self, sql: &str) -> Result<String, SqlError> {
+        let rows = self.query(sql)?;
+        let field = |v: Option<String>| match v {
+            None => "NULL".to_string(),
+            Some(s) => s.replace('\\', "\\\\").replace('\n', "\\n"),
+        };
+        let lines: Vec<String> = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(field).collect::<Vec<_>>().join("\t"))
+            .collect();
+        Ok(lines.join("\n"))
+    }
+
     /// The value `SET GLOBAL` gave `name`, if any.
     pub fn global_var(&self, name: &str) -> Option<String> {
         self.engine.cat().globals.get(&name.to_lowercase()).cloned()
