@@ -11,9 +11,9 @@ replica in memory), imports the dump with a fresh sorted-kv-dir, and prints
   - wall MB/s of the whole run (source CSV bytes / wall seconds);
   - the phases, from the log's timestamps (see PHASES below);
   - "parse+encode+sort" MB/s: source bytes / (last "engine split into ranges" minus
-    "encoding table"), i.e. from the first row read until every engine of the table is
+    "importing table"), i.e. from the first row read until every engine of the table is
     merged into one sorted segment and cut into region-sized ranges, ready to ingest.
-    Start-up before "encoding table" (connecting, creating schemas, import mode) is not
+    Start-up before "importing table" (connecting, creating schemas, import mode) is not
     counted;
   - peak RSS of tidb-lightning (getrusage of the child) and of the simulator (VmHWM);
   - peak bytes allocated under sorted-kv-dir and its ratio to the source bytes;
@@ -55,8 +55,8 @@ SCHEMA = (f"CREATE TABLE `{TABLE}` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `k`
 # concurrently, so "split/scatter" and "write+ingest" are wall-clock segments between the
 # last engine's events; the per-engine lines printed below them show the overlap.
 PHASES = [
-    ("start-up (connect, schema, modes)", "start", "encoding table"),
-    ("parse+encode+write to engines", "encoding table", "first closing engine"),
+    ("start-up (connect, schema, modes)", "start", "importing table"),
+    ("parse+encode+write to engines", "importing table", "first closing engine"),
     ("engine close (merge if overlapping)", "first closing engine", "engines closed; importing"),
     ("split into ranges", "engines closed; importing", "last engine split into ranges"),
     ("region split/scatter", "last engine split into ranges", "last ingesting engine"),
@@ -265,6 +265,8 @@ def read_events(log):
             ts = datetime.fromisoformat(m[1] + "+00:00").timestamp()
             fields = dict(FIELD.findall(" " + m[3]))
             msg = FIELD.split(" " + m[3])[0].strip()
+            # Builds before the one controller named the table's start "encoding table".
+            msg = "importing table" if msg == "encoding table" else msg
             out.append((ts, msg, fields))
     return out
 
@@ -339,10 +341,10 @@ def one_run(args, dump, size, work, i, lightning=None):
         except subprocess.TimeoutExpired:
             cluster.kill()
     events = read_events(log)
-    enc, ready = event_time(events, "encoding table", start, end), event_time(
+    enc, ready = event_time(events, "importing table", start, end), event_time(
         events, "last engine split into ranges", start, end)
     if enc is None or ready is None:
-        sys.exit(f"no 'encoding table' / 'engine split into ranges' line in {log}")
+        sys.exit(f"no 'importing table' / 'engine split into ranges' line in {log}")
     phases = []
     for name, a, b in PHASES if not args.until_sorted else PHASES[1:4]:
         ta, tb = event_time(events, a, start, end), event_time(events, b, start, end)
@@ -428,12 +430,20 @@ def main():
           f"region-concurrency {args.region_concurrency or os.cpu_count()}; work folder {work}", flush=True)
 
     results, baseline = [], []
+
+    def run_baseline(i):
+        b = one_run(args, dump, size, work, i, args.baseline)
+        baseline.append(b)
+        print(f"\nbaseline run {i}: wall {b['wall']:.1f}s, {size / 1e6 / b['wall']:.1f} MB/s; "
+              f"parse+encode+sort {b['sorted']:.1f}s = {size / 1e6 / b['sorted']:.1f} MB/s; "
+              f"peak RSS {b['rss']:.0f} MiB", flush=True)
+
     for i in range(args.runs):
         if args.baseline and i % 2 == 1:
-            baseline.append(one_run(args, dump, size, work, i + 1, args.baseline))
+            run_baseline(i + 1)
         r = one_run(args, dump, size, work, i + 1)
         if args.baseline and i % 2 == 0:
-            baseline.append(one_run(args, dump, size, work, i + 1, args.baseline))
+            run_baseline(i + 1)
         results.append(r)
         print(f"\nrun {i + 1}: wall {r['wall']:.1f}s, {size / 1e6 / r['wall']:.1f} MB/s; "
               f"parse+encode+sort {r['sorted']:.1f}s = {size / 1e6 / r['sorted']:.1f} MB/s; "
