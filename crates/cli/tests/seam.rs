@@ -8,15 +8,15 @@
 //! Cases: an empty table beside a full one; a table cut into many chunks over many data
 //! engines; duplicate keys under each `[conflict] strategy`; imports SIGKILLed at seeded
 //! random moments (at a seeded log line from the first on, or a seeded time from the start
-//! to an uninterrupted run's duration: before the first checkpoint, between lifecycle
-//! steps, in post-process) and rerun until they finish, every table exact.
+//! to two thirds of an uninterrupted run's duration: before the first checkpoint, between
+//! lifecycle steps, in post-process) and rerun until they finish, every table exact.
 
 mod conformance_common;
 mod kills;
 
 use conformance_common::merge;
 use kills::{run_with_kills, run_with_kills_at_lines, seeds, text};
-use lightning_testkit::sim::{TestCluster, TestClusterOptions};
+use lightning_testkit::sim::{OwnedCluster, TestCluster, TestClusterOptions};
 use lightning_testkit::MariaDb;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -64,34 +64,18 @@ impl Harness for Tidb {
 }
 
 /// `local` into a simulated cluster of its own.
-struct Local {
-    tc: Option<TestCluster>,
-    rt: tokio::runtime::Runtime,
-}
+struct Local(OwnedCluster);
 
 impl Local {
     fn new() -> Local {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let tc = rt
-            .block_on(TestCluster::start(TestClusterOptions::default()))
-            .expect("start the simulated cluster");
-        Local { tc: Some(tc), rt }
+        Local(
+            OwnedCluster::start(TestClusterOptions::default())
+                .expect("start the simulated cluster"),
+        )
     }
 
     fn tc(&self) -> &TestCluster {
-        self.tc.as_ref().expect("running until drop")
-    }
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        if let Some(tc) = self.tc.take() {
-            self.rt.block_on(tc.shutdown());
-        }
+        self.0.tc()
     }
 }
 
@@ -405,11 +389,11 @@ fn killed_at_random_moments_resumes_exactly(h: &dyn Harness) {
         let cfg = config(h, work.path(), &kill_dump(&db, work.path()), extra);
         let log = work.path().join("lightning.log");
         // Kill moments from the first line on (before any checkpoint) to the last, or
-        // (every other seed) from the start to the reference run's duration.
+        // (every other seed) from the start to two thirds of the reference run's duration.
         let (k, finished) = if i % 2 == 0 {
             run_with_kills_at_lines(|| command(&cfg), &log, seed, 6, lines)
         } else {
-            run_with_kills(|| command(&cfg), seed, 6, took_ms.max(50))
+            run_with_kills(|| command(&cfg), seed, 6, (took_ms * 2 / 3).max(50))
         };
         landed += k;
         if !finished {
@@ -430,7 +414,9 @@ fn killed_at_random_moments_resumes_exactly(h: &dyn Harness) {
     }
     let tables = seeds.len() * KILL_TABLES.len();
     kills::report(h.backend(), "seam", seeds.len(), landed, equal, tables);
-    assert!(landed >= 6, "only {landed} kills landed");
+    // A resumed run has less left to do, so later rounds land less often; at least one
+    // kill per seed on average keeps the suite from passing without killing anything.
+    assert!(landed >= seeds.len(), "only {landed} kills landed");
 }
 
 /// Instantiates every case for every backend.

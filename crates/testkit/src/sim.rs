@@ -25,6 +25,9 @@ pub enum TestClusterError {
     /// The TiDB face did not start.
     #[error("simulated TiDB: {0}")]
     Tidb(#[from] SimTidbError),
+    /// The runtime of an [`OwnedCluster`] did not start.
+    #[error("tokio runtime: {0}")]
+    Runtime(String),
 }
 
 /// A running PD + TiKV + TiDB simulation; dropping it frees every port.
@@ -95,6 +98,39 @@ impl TestCluster {
         match Arc::try_unwrap(self.cluster) {
             Ok(c) => c.shutdown().await,
             Err(shared) => drop(shared),
+        }
+    }
+}
+
+/// A [`TestCluster`] on a runtime of its own, for synchronous tests (a test per case, each
+/// driving the real binary): started by [`OwnedCluster::start`], shut down on drop.
+pub struct OwnedCluster {
+    tc: Option<TestCluster>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl OwnedCluster {
+    /// Starts a cluster with `opts` on a new two-thread runtime.
+    pub fn start(opts: TestClusterOptions) -> Result<Self, TestClusterError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| TestClusterError::Runtime(e.to_string()))?;
+        let tc = rt.block_on(TestCluster::start(opts))?;
+        Ok(OwnedCluster { tc: Some(tc), rt })
+    }
+
+    /// The running cluster.
+    pub fn tc(&self) -> &TestCluster {
+        self.tc.as_ref().expect("running until drop")
+    }
+}
+
+impl Drop for OwnedCluster {
+    fn drop(&mut self) {
+        if let Some(tc) = self.tc.take() {
+            self.rt.block_on(tc.shutdown());
         }
     }
 }

@@ -4,7 +4,7 @@
 //! instantiated on it as `local::<case>`.
 
 use crate::conformance_common::{tables_of, Target};
-use lightning_testkit::sim::{TestCluster, TestClusterOptions};
+use lightning_testkit::sim::{OwnedCluster, TestCluster, TestClusterOptions};
 use std::any::Any;
 use std::cell::Cell;
 use std::path::Path;
@@ -12,26 +12,18 @@ use std::path::Path;
 /// One case: its own simulated cluster (on its own runtime) and temp dir.
 pub struct Case {
     name: &'static str,
-    tc: Option<TestCluster>,
-    rt: tokio::runtime::Runtime,
+    cluster: OwnedCluster,
     tmp: tempfile::TempDir,
     runs: Cell<u32>,
 }
 
 impl Case {
     pub fn new(name: &'static str) -> Case {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let tc = rt
-            .block_on(TestCluster::start(TestClusterOptions::default()))
+        let cluster = OwnedCluster::start(TestClusterOptions::default())
             .expect("start the simulated cluster");
         Case {
             name,
-            tc: Some(tc),
-            rt,
+            cluster,
             tmp: tempfile::Builder::new()
                 .prefix("conformance-local-")
                 .tempdir()
@@ -41,7 +33,7 @@ impl Case {
     }
 
     pub fn tc(&self) -> &TestCluster {
-        self.tc.as_ref().expect("running until drop")
+        self.cluster.tc()
     }
 
     /// The simulated-cluster case behind a shared case's target (in its `local` branch).
@@ -103,14 +95,6 @@ impl Target for Case {
             log.display().to_string(),
             data_dir.display().to_string(),
         )
-    }
-}
-
-impl Drop for Case {
-    fn drop(&mut self) {
-        if let Some(tc) = self.tc.take() {
-            self.rt.block_on(tc.shutdown());
-        }
     }
 }
 
