@@ -43,6 +43,9 @@ pub(crate) struct Capabilities {
     /// its engines does nothing and every post step is idempotent, so a rerun that finds
     /// them unrecorded only repeats no-ops. Otherwise each is recorded as it is reached.
     pub lazy_statuses: bool,
+    /// `[conflict]` is resolved across the table's engines before any is imported
+    /// ([`Backend::resolve`]): engines are then kept until the checksum.
+    pub resolves_conflicts: bool,
 }
 
 /// Where a chunk stands. Every row before `pos` is in the target (or durable in its
@@ -159,6 +162,7 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     fn refuse_not_empty(
         &self,
         target: &TidbTarget,
+        src: &TableSource,
         table: &Self::Table,
     ) -> impl Future<Output = Result<Option<String>, LightningError>> + Send;
 
@@ -235,12 +239,6 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
 
     /// Removes an engine's files (nothing when it is gone already).
     fn cleanup_engine(run: &TableRun<Self>, id: i32) -> Result<(), LightningError>;
-
-    /// `[conflict]` resolved across the table's engines before any is imported: engines
-    /// are then kept until the checksum.
-    fn resolves_conflicts(&self) -> bool {
-        false
-    }
 
     /// Resolves conflicts across the closed engines; the views to import, in order.
     fn resolve(

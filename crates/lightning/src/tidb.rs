@@ -91,6 +91,7 @@ impl Backend for TidbBackend {
             batched_engines: false,
             import_phase: false,
             lazy_statuses: true,
+            resolves_conflicts: false,
         }
     }
 
@@ -125,6 +126,7 @@ impl Backend for TidbBackend {
     async fn refuse_not_empty(
         &self,
         target: &TidbTarget,
+        _src: &TableSource,
         table: &TidbTable,
     ) -> Result<Option<String>, LightningError> {
         let refuse = self.encoder.on_duplicate == OnDuplicate::Error

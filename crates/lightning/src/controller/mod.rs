@@ -53,7 +53,7 @@ pub(crate) async fn run<B: Backend>(
             .started
             .contains(&unique_table_name(&src.db, &src.name));
         if cfg.lightning.check_requirements && !resumed {
-            if let Some(name) = backend.refuse_not_empty(&target, &table).await? {
+            if let Some(name) = backend.refuse_not_empty(&target, src, &table).await? {
                 not_empty.push(name);
             }
         }

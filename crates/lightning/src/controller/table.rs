@@ -179,7 +179,7 @@ async fn import<B: Backend>(
         };
         advance(run, reached, done).await?;
     }
-    if ctx.backend.resolves_conflicts() {
+    if ctx.backend.capabilities().resolves_conflicts {
         // Kept for the checksum, which needed what the resolution removed.
         for id in engine_ids.into_iter().chain([INDEX_ENGINE_ID]) {
             B::cleanup_engine(run, id)?;
@@ -303,7 +303,7 @@ async fn write_and_import<B: Backend>(
     let (mut rows, mut bytes) = (0, 0);
     let mut failed = None;
     // Conflicts resolved across engines: every closed engine, and whether it was imported.
-    let keep = ctx.backend.resolves_conflicts();
+    let keep = ctx.backend.capabilities().resolves_conflicts;
     let resolving = keep && *reached < S::CHECKSUM_SKIPPED;
     let mut deferred: Vec<(i32, B::Closed, bool)> = Vec::new();
     for (id, chunks) in layout {

@@ -48,9 +48,6 @@ type Run = TableRun<LocalBackend>;
 
 /// A target table of the local backend: TiDB's model of it.
 pub(crate) struct LocalTable {
-    /// Database and table name.
-    db: String,
-    name: String,
     info: Arc<TableInfo>,
     /// What the `replace` resolution removed.
     resolution: Mutex<Resolution>,
@@ -93,6 +90,7 @@ impl Backend for LocalBackend {
             batched_engines: true,
             import_phase: true,
             lazy_statuses: false,
+            resolves_conflicts: self.replace,
         }
     }
 
@@ -112,8 +110,6 @@ impl Backend for LocalBackend {
     ) -> Result<LocalTable, LightningError> {
         let info = post::fetch_table_info(&self.cfg, &src.db, &src.name).await?;
         Ok(LocalTable {
-            db: src.db.clone(),
-            name: src.name.clone(),
             info: Arc::new(info),
             resolution: Mutex::new(Resolution::default()),
         })
@@ -123,10 +119,10 @@ impl Backend for LocalBackend {
     async fn refuse_not_empty(
         &self,
         target: &TidbTarget,
-        table: &LocalTable,
+        src: &TableSource,
+        _table: &LocalTable,
     ) -> Result<Option<String>, LightningError> {
-        let (db, name) = (&table.db, &table.name);
-        let target_table = target.load_table(db, name).await?;
+        let target_table = target.load_table(&src.db, &src.name).await?;
         let empty = target.is_empty(&target_table).await?;
         Ok((!empty).then(|| target_table.qualified_name()))
     }
@@ -279,10 +275,6 @@ impl Backend for LocalBackend {
         engines
             .remove_engine(u)
             .map_err(|e| err(format!("{}: removing engine {u}: {e}", run.name)))
-    }
-
-    fn resolves_conflicts(&self) -> bool {
-        self.replace
     }
 
     /// `replace`: finds the rows later rows replace across the table's engines, keeps what
