@@ -59,11 +59,7 @@ pub fn make_chunks_for_columns(
         let file = Arc::new(file.clone());
         let divisor =
             column_count.max(1) as u64 + if file.format == DataFormat::Sql { 2 } else { 0 };
-        let ranges = if file.format == DataFormat::Csv
-            && m.strict_format
-            && file.compression == Compression::None
-            && file.size > max + max / 10
-        {
+        let ranges = if splits(&file, m.strict_format, max) {
             split_csv(&file, &m.csv, max)?
         } else {
             vec![(0, u64::MAX, None)]
@@ -94,6 +90,35 @@ pub fn make_chunks_for_columns(
         }
     }
     Ok(chunks)
+}
+
+/// The source bytes of `table`'s largest chunk, as [`make_chunks_for_columns`] would cut
+/// it (compressed files count their stored size): the least time the table takes, however
+/// many writers it gets. The controller starts tables with the largest such chunk first,
+/// so an uncuttable file does not start late and run alone at the end.
+pub fn largest_chunk_size(table: &TableSource, cfg: &Config) -> u64 {
+    let m = &cfg.mydumper;
+    let max = m.max_region_size.max(1);
+    table
+        .data_files
+        .iter()
+        .map(|f| {
+            if splits(f, m.strict_format, max) {
+                max
+            } else {
+                f.size
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether a file is cut into chunks of about `max` bytes (else it is one chunk).
+fn splits(file: &SourceFile, strict_format: bool, max: u64) -> bool {
+    file.format == DataFormat::Csv
+        && strict_format
+        && file.compression == Compression::None
+        && file.size > max + max / 10
 }
 
 type Range = (u64, u64, Option<Vec<String>>);

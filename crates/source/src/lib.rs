@@ -28,7 +28,7 @@ mod route;
 mod scan;
 mod storage;
 
-pub use chunk::{make_chunks, make_chunks_for_columns, Chunk};
+pub use chunk::{largest_chunk_size, make_chunks, make_chunks_for_columns, Chunk};
 pub use error::SourceError;
 pub use filter::TableFilter;
 pub use model::{

@@ -300,6 +300,54 @@ fn strict_csv_chunks_cover_every_byte_once_at_row_starts() {
     assert_eq!(chunks[1].row_id_base, chunks[0].row_id_max);
 }
 
+/// The controller's table order: the largest chunk first. A strict-format CSV that is cut
+/// counts as chunks of `max-region-size`; an SQL file (never cut) or a compressed CSV
+/// counts whole.
+#[test]
+fn largest_chunk_size_follows_how_files_are_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = file_with(tmp.path(), "db.t.0.csv", &[b'1'; 50_000], Compression::None);
+    let sql = SourceFile {
+        format: DataFormat::Sql,
+        size: 30_000,
+        ..csv.clone()
+    };
+    let gz = SourceFile {
+        compression: Compression::Gzip,
+        size: 20_000,
+        ..csv.clone()
+    };
+    let table = |files: Vec<SourceFile>| lightning_source::TableSource {
+        db: "db".into(),
+        name: "t".into(),
+        schema_file: None,
+        total_size: files.iter().map(|f| f.size).sum(),
+        data_files: files,
+    };
+    let mut cfg = Config::default();
+    cfg.mydumper.max_region_size = 10_000;
+    let largest = |files: Vec<SourceFile>, cfg: &Config| {
+        lightning_source::largest_chunk_size(&table(files), cfg)
+    };
+    assert_eq!(largest(vec![], &cfg), 0);
+    assert_eq!(largest(vec![csv.clone(), gz.clone()], &cfg), 50_000);
+    cfg.mydumper.strict_format = true;
+    assert_eq!(largest(vec![csv.clone()], &cfg), 10_000);
+    assert_eq!(largest(vec![csv.clone(), sql.clone()], &cfg), 30_000);
+    assert_eq!(largest(vec![csv, gz], &cfg), 20_000);
+    // make_chunks cuts such a CSV into chunks of about that size (up to the end of the
+    // line, and the header line for the first).
+    let cut = file_with(
+        tmp.path(),
+        "db.t.1.csv",
+        &b"1\n".repeat(25_000),
+        Compression::None,
+    );
+    let chunks = make_chunks(&table(vec![cut]), &cfg).unwrap();
+    let biggest = chunks.iter().map(|c| c.end - c.offset).max().unwrap();
+    assert!(chunks.len() > 1 && biggest <= 10_010, "{chunks:?}");
+}
+
 /// Regression: a FIFO or device in the source dir was silently left out of the import.
 /// One that routes to a dump file is refused, naming it; any other is skipped (with a
 /// warning), never opened.

@@ -98,10 +98,15 @@ pub(crate) async fn run<B: Backend>(
     let guard = B::begin_task(&ctx).await?;
     let tables = Arc::new(Semaphore::new(cfg.lightning.table_concurrency.max(1)));
     let mut set = JoinSet::new();
-    // Largest tables first: the small ones fill in at the end, instead of a large one
-    // starting late and running alone. Each table takes its slot after the one before it
-    // (a chain of turns), so the order holds whatever order the tasks are polled in.
-    work.sort_by_key(|(src, _)| std::cmp::Reverse(src.total_size));
+    // Longest first: the table whose largest chunk is largest (a chunk has one writer, so
+    // that is the least time its table takes), then the largest tables, so the small ones
+    // fill in at the end instead of one long chunk starting late and running alone. Each
+    // table takes its slot after the one before it (a chain of turns), so the order holds
+    // whatever order the tasks are polled in.
+    work.sort_by_cached_key(|(src, _)| {
+        let largest = lightning_source::largest_chunk_size(src, &cfg);
+        std::cmp::Reverse((largest, src.total_size))
+    });
     let mut turn: Option<tokio::sync::oneshot::Receiver<()>> = None;
     for (src, table) in work {
         let (ctx, tables) = (ctx.clone(), tables.clone());
