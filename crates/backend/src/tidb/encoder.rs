@@ -62,6 +62,13 @@ impl SqlBatch {
     }
 }
 
+/// Takes the batch being built, remembering its rows and values in `hint`.
+fn take_batch(current: &mut Option<SqlBatch>, hint: &mut (usize, usize)) -> Option<SqlBatch> {
+    let batch = current.take()?;
+    *hint = (batch.rows.len(), batch.tags.len());
+    Some(batch)
+}
+
 /// Builds statements for one table from one data file's rows.
 pub struct SqlEncoder {
     table: Arc<TargetTable>,
@@ -77,7 +84,13 @@ pub struct SqlEncoder {
     current: Option<SqlBatch>,
     last_offset: u64,
     charset: Option<Arc<str>>,
+    /// Rows and values of the last batch taken: a new batch reserves as many, so its
+    /// buffers are not grown (and copied) row by row.
+    hint: (usize, usize),
 }
+
+/// Most bytes a new batch reserves up front.
+const MAX_RESERVE: usize = 64 << 20;
 
 impl SqlEncoder {
     /// An encoder for rows of `file` (shown in errors) starting at `start_offset`.
@@ -98,7 +111,13 @@ impl SqlEncoder {
             current: None,
             last_offset: start_offset,
             charset: None,
+            hint: (0, 0),
         }
+    }
+
+    /// Ends the batch being built, remembering its shape for the next one.
+    fn take_current(&mut self) -> Option<SqlBatch> {
+        take_batch(&mut self.current, &mut self.hint)
     }
 
     fn set_mapping(
@@ -202,21 +221,32 @@ impl RowEncoder for SqlEncoder {
                 .as_ref()
                 .is_some_and(|c| c.load.is_some() != plan.is_some())
             {
-                out.extend(self.current.take());
+                out.extend(take_batch(&mut self.current, &mut self.hint));
             }
-            let cur = self.current.get_or_insert_with(|| SqlBatch {
-                sql: if plan.is_some() {
-                    Vec::new()
+            let cur = self.current.get_or_insert_with(|| {
+                // A batch ends once it reaches `max_bytes`: one row past it, at most.
+                let mut sql = Vec::with_capacity(
+                    self.opts
+                        .max_bytes
+                        .saturating_add(self.opts.max_bytes / 8)
+                        .min(MAX_RESERVE),
+                );
+                let head_len = if plan.is_some() {
+                    0
                 } else {
-                    self.head.clone()
-                },
-                head_len: if plan.is_some() { 0 } else { self.head.len() },
-                rows: Vec::new(),
-                start_offset: self.last_offset,
-                file: self.file.clone(),
-                charset: self.charset.clone(),
-                load: plan.cloned(),
-                tags: Vec::new(),
+                    sql.extend_from_slice(&self.head);
+                    self.head.len()
+                };
+                SqlBatch {
+                    sql,
+                    head_len,
+                    rows: Vec::with_capacity(self.hint.0),
+                    start_offset: self.last_offset,
+                    file: self.file.clone(),
+                    charset: self.charset.clone(),
+                    load: plan.cloned(),
+                    tags: Vec::with_capacity(self.hint.1),
+                }
             });
             let values = row
                 .fields()
@@ -250,14 +280,14 @@ impl RowEncoder for SqlEncoder {
             }
             self.last_offset = row.end_offset();
             if cur.sql.len() >= self.opts.max_bytes || cur.rows.len() >= self.opts.max_rows {
-                out.extend(self.current.take());
+                out.extend(self.take_current());
             }
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Option<SqlBatch> {
-        self.current.take()
+        self.take_current()
     }
 
     /// Ignores names that are not plain charset identifiers (they are never sent).
