@@ -18,7 +18,7 @@ use crate::progress::Counters;
 use crate::reader::Formats;
 use crate::LightningError;
 use lightning_backend::tidb::TidbTarget;
-use lightning_backend::RowEncoder;
+use lightning_backend::{RejectedRow, RowEncoder};
 use lightning_checkpoint::{
     CheckpointDiffs, CheckpointUpdate, ChunkCheckpoint, ChunkDiff, ChunkKey, Rebase,
 };
@@ -88,6 +88,16 @@ impl ChunkProgress {
         }
     }
 
+    /// This progress with one more unit delivered after it.
+    pub fn after(mut self, d: &UnitDone) -> Self {
+        self.pos = d.end;
+        self.inflight_end = d.end;
+        self.row_id += d.row_ids;
+        self.checksum.kvs += d.rows;
+        self.checksum.bytes += d.bytes;
+        self
+    }
+
     fn diff(&self) -> ChunkDiff {
         ChunkDiff {
             pos: checkpoint::to_i64(self.pos),
@@ -97,6 +107,31 @@ impl ChunkProgress {
             column_permutation: Vec::new(),
         }
     }
+}
+
+/// How often a chunk in progress records its position, `default` unless the
+/// `TIDB_LIGHTNING_CHUNK_SAVE_INTERVAL_MS` environment variable overrides it (tests: so
+/// kills land between records).
+pub(crate) fn chunk_save_interval(default: Duration) -> Duration {
+    std::env::var("TIDB_LIGHTNING_CHUNK_SAVE_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(default, Duration::from_millis)
+}
+
+/// What one unit sent by [`Backend::send`] adds to its chunk's progress.
+#[derive(Debug, Default)]
+pub(crate) struct UnitDone {
+    /// Source offset the unit's last row ends at.
+    pub end: u64,
+    /// Row ids its rows used.
+    pub row_ids: u64,
+    /// Rows the target took.
+    pub rows: u64,
+    /// Source bytes of those rows.
+    pub bytes: u64,
+    /// Rows the target refused, counted against `max-error` once the unit is recorded.
+    pub rejected: Vec<RejectedRow>,
 }
 
 /// What a chunk's encoder did, once its thread ended.
@@ -125,7 +160,7 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
     /// A chunk's encoder, on a CPU thread; it may borrow the table.
     type Encoder<'a>: RowEncoder<Encoded = Self::Unit>;
     /// A chunk's writer, on the I/O runtime.
-    type Writer: Send;
+    type Writer: Send + 'static;
     /// Held for the whole task (import mode, a scheduler pause, background checks).
     type TaskGuard: Send;
     /// Held while a table's engines are written and imported.
@@ -281,6 +316,27 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
         unit: Self::Unit,
         rec: &mut ChunkRecorder<'_, Self>,
     ) -> impl Future<Output = Result<(), LightningError>> + Send;
+
+    /// `Some(every)` when this table's units may be sent by several writers at once
+    /// ([`Backend::send`]): each is durable on its own and replaying any of them after a
+    /// crash is harmless. A chunk then records the end of its longest run of units all
+    /// sent, at most `every`, and region slots no chunk waits for become extra writers.
+    fn parallel_units(_run: &TableRun<Self>) -> Option<Duration> {
+        None
+    }
+
+    /// Sends one unit of a [`Backend::parallel_units`] table, recording nothing.
+    fn send(
+        _run: &TableRun<Self>,
+        _writer: &mut Self::Writer,
+        _unit: Self::Unit,
+    ) -> impl Future<Output = Result<UnitDone, LightningError>> + Send {
+        async {
+            Err(LightningError::Internal(
+                "this backend delivers its units one by one".into(),
+            ))
+        }
+    }
 
     // Post-process, in upstream's order; each returns whether it ran (else it is skipped).
 

@@ -161,6 +161,8 @@ pub(crate) struct FairSlots {
 }
 
 struct FairState {
+    /// `region-concurrency`.
+    total: usize,
     free: usize,
     /// Per table: (chunks holding a slot, chunks waiting for one).
     tables: std::collections::HashMap<usize, (usize, usize)>,
@@ -176,6 +178,7 @@ impl FairSlots {
     pub(crate) fn new(n: usize) -> Self {
         FairSlots {
             state: Mutex::new(FairState {
+                total: n.max(1),
                 free: n.max(1),
                 tables: Default::default(),
             }),
@@ -229,6 +232,29 @@ impl FairSlots {
             // Whoever holds the slots gives them back (on a stop too, as its chunk fails).
             freed.await;
         }
+    }
+
+    /// A slot for one more writer of a chunk of `table` that holds one already, only at
+    /// the tail of an import: no chunk waits for a slot and fewer than half of them (two at
+    /// least) are held. Above that the writers in flight keep the target busy, and more
+    /// writers into the same tables only contend (measured on MariaDB: 4 % slower with 8
+    /// slots when the spares went up to half, 4 % faster with 2 and 4 slots).
+    pub(crate) fn try_spare(&self, table: usize) -> Option<FairSlot<'_>> {
+        let mut st = self.lock();
+        if st.free == 0
+            || st.total - st.free >= (st.total / 2).max(2)
+            || st.tables.values().any(|t| t.1 > 0)
+        {
+            return None;
+        }
+        st.free -= 1;
+        st.tables.entry(table).or_default().0 += 1;
+        Some(FairSlot { slots: self, table })
+    }
+
+    /// Whether a chunk waits for a slot (a spare one should then be given back).
+    pub(crate) fn contended(&self) -> bool {
+        self.lock().tables.values().any(|t| t.1 > 0)
     }
 
     fn forget_if_idle(st: &mut FairState, table: usize) {
@@ -333,6 +359,42 @@ mod tests {
         ));
         drop(a3);
         assert!(slots.lock().tables.is_empty());
+    }
+
+    #[test]
+    fn a_spare_slot_is_only_given_while_no_chunk_waits() {
+        let slots = FairSlots::new(4);
+        let stop = StopFlag::default();
+        let mut a1 = Box::pin(slots.acquire(1, &stop));
+        let held_a1 = poll_once(&mut a1).unwrap().unwrap();
+        let spare = slots
+            .try_spare(1)
+            .expect("three slots free, nobody waiting");
+        assert!(slots.try_spare(1).is_none(), "two held: not the tail");
+        assert!(!slots.contended());
+        let mut b1 = Box::pin(slots.acquire(2, &stop));
+        let mut b2 = Box::pin(slots.acquire(2, &stop));
+        let held_b = (
+            poll_once(&mut b1).unwrap().unwrap(),
+            poll_once(&mut b2).unwrap().unwrap(),
+        );
+        // Every slot is taken: a chunk of table 3 waits, and no spare is given.
+        let mut c1 = Box::pin(slots.acquire(3, &stop));
+        assert!(poll_once(&mut c1).is_none());
+        assert!(slots.contended());
+        drop(spare);
+        let held_c1 = poll_once(&mut c1).unwrap().unwrap();
+        let spare_c = slots.try_spare(3);
+        assert!(spare_c.is_none(), "all four slots are held");
+        drop(held_b);
+        assert!(!slots.contended());
+        assert!(slots.try_spare(3).is_none(), "two held");
+        drop(held_a1);
+        let spare_c = slots.try_spare(3).expect("one held, three free");
+        drop(spare_c);
+        drop(held_c1);
+        assert!(slots.lock().tables.is_empty());
+        assert_eq!(slots.lock().free, 4);
     }
 
     #[test]

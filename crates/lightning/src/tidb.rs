@@ -12,7 +12,8 @@
 //! it, one batch per table at a time, and a resume settles that batch by counting rows.
 
 use crate::backend::{
-    Backend, Capabilities, ChunkProgress, ChunkRecorder, Ctx, EncodeEnd, TableRun,
+    chunk_save_interval, Backend, Capabilities, ChunkProgress, ChunkRecorder, Ctx, EncodeEnd,
+    TableRun, UnitDone,
 };
 use crate::checkpoint;
 use crate::deferred::DeferredIndexes;
@@ -29,8 +30,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a chunk of a table with a primary or unique key records its position (a
-/// key-less table records it around every batch).
-const KEYED_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// key-less table records it around every batch); see `chunk_save_interval`.
+fn keyed_save_interval() -> Duration {
+    chunk_save_interval(Duration::from_secs(1))
+}
 
 /// The logical backend of one task.
 pub(crate) struct TidbBackend {
@@ -235,67 +238,52 @@ impl Backend for TidbBackend {
         Ok(run.ctx.target.writer(run.table.target.clone()).await?)
     }
 
+    /// A keyed table: a replayed unit is written again with `REPLACE` (see `encoder`).
+    fn parallel_units(run: &TableRun<Self>) -> Option<Duration> {
+        run.table.keyed.then(keyed_save_interval)
+    }
+
+    async fn send(
+        run: &TableRun<Self>,
+        writer: &mut SqlWriter,
+        unit: SqlBatch,
+    ) -> Result<UnitDone, LightningError> {
+        hold(run, writer).await?;
+        write_unit(writer, unit).await
+    }
+
     async fn deliver(
         run: &TableRun<Self>,
         writer: &mut SqlWriter,
         unit: SqlBatch,
         rec: &mut ChunkRecorder<'_, Self>,
     ) -> Result<(), LightningError> {
-        let ctx = &run.ctx;
         let Some(&(_, batch_end)) = unit.rows.last() else {
             return Ok(());
         };
         let n = unit.rows.len() as u64;
-        // Paused: hold the batch before anything of it is recorded or sent; a stop ends
-        // the wait and the batch is not sent.
-        let paused = crate::pause::pauser().wait(&ctx.stop).await;
-        if ctx.stop.is_stopped() {
-            return Err(LightningError::Cancelled);
-        }
-        if paused {
-            // The connection sat idle for as long as the pause: past the server's
-            // `wait_timeout` it is gone, and nothing of this batch was sent yet.
-            writer.check_alive().await?;
-        }
+        hold(run, writer).await?;
         let keyed = run.table.keyed;
-        let serial = if keyed || !ctx.cp.enabled {
+        let serial = if keyed || !run.ctx.cp.enabled {
             None
         } else {
             let guard = run.table.serial.lock().await;
             rec.save_inflight(batch_end, n).await?;
             Some(guard)
         };
-        let sent = Instant::now();
-        let size = unit.sql.len() as u64;
-        let report = writer.write(unit).await?;
-        let m = crate::metrics::metrics();
-        m.block_deliver_seconds
-            .observe(sent.elapsed().as_secs_f64());
-        m.block_deliver_bytes
-            .with_label_values(&["data"])
-            .observe(size as f64);
-        m.block_deliver_kv_pairs
-            .with_label_values(&["data"])
-            .observe(n as f64);
-        crate::metrics::Metrics::inc(&m.bytes, "written", size);
-        crash_point_after_commit();
-        let mut p = rec.progress;
-        p.pos = batch_end;
-        p.inflight_end = batch_end;
-        p.row_id += n;
-        p.checksum.kvs += report.rows;
-        p.checksum.bytes += report.bytes;
+        let done = write_unit(writer, unit).await?;
+        let p = rec.progress.after(&done);
         if keyed {
             // A keyed table replays whatever lies past its saved position with REPLACE,
             // so its position need not be saved after every batch.
-            rec.save_at_most_every(p, KEYED_SAVE_INTERVAL).await?;
+            rec.save_at_most_every(p, keyed_save_interval()).await?;
         } else {
             rec.save(p).await?;
         }
         drop(serial);
-        rec.rows += report.rows;
-        rec.restored(report.bytes, report.rows);
-        ctx.errors.refuse(report.rejected)
+        rec.rows += done.rows;
+        rec.restored(done.bytes, done.rows);
+        run.ctx.errors.refuse(done.rejected)
     }
 
     /// The server allocates ids as it inserts.
@@ -322,6 +310,51 @@ impl Backend for TidbBackend {
     async fn analyze(_run: &TableRun<Self>) -> Result<bool, LightningError> {
         Ok(false)
     }
+}
+
+/// Paused: holds a batch before anything of it is recorded or sent; a stop ends the wait
+/// and the batch is not sent.
+async fn hold(run: &TableRun<TidbBackend>, writer: &mut SqlWriter) -> Result<(), LightningError> {
+    let ctx = &run.ctx;
+    let paused = crate::pause::pauser().wait(&ctx.stop).await;
+    if ctx.stop.is_stopped() {
+        return Err(LightningError::Cancelled);
+    }
+    if paused {
+        // The connection sat idle for as long as the pause: past the server's
+        // `wait_timeout` it is gone, and nothing of this batch was sent yet.
+        writer.check_alive().await?;
+    }
+    Ok(())
+}
+
+/// Sends one batch (committed when this returns) and counts it in the metrics.
+async fn write_unit(writer: &mut SqlWriter, unit: SqlBatch) -> Result<UnitDone, LightningError> {
+    let Some(&(_, end)) = unit.rows.last() else {
+        return Err(LightningError::Internal("an empty batch".into()));
+    };
+    let n = unit.rows.len() as u64;
+    let sent = Instant::now();
+    let size = unit.sql.len() as u64;
+    let report = writer.write(unit).await?;
+    let m = crate::metrics::metrics();
+    m.block_deliver_seconds
+        .observe(sent.elapsed().as_secs_f64());
+    m.block_deliver_bytes
+        .with_label_values(&["data"])
+        .observe(size as f64);
+    m.block_deliver_kv_pairs
+        .with_label_values(&["data"])
+        .observe(n as f64);
+    crate::metrics::Metrics::inc(&m.bytes, "written", size);
+    crash_point_after_commit();
+    Ok(UnitDone {
+        end,
+        row_ids: n,
+        rows: report.rows,
+        bytes: report.bytes,
+        rejected: report.rejected,
+    })
 }
 
 /// For a table without unique key, decides whether the one batch recorded as in flight

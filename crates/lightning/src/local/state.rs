@@ -33,10 +33,7 @@ pub(crate) struct LocalBackend {
 /// How often a chunk in progress makes its pairs durable and records its position; the
 /// `TIDB_LIGHTNING_CHUNK_SAVE_INTERVAL_MS` environment variable overrides it (tests).
 pub(super) fn save_interval() -> Duration {
-    std::env::var("TIDB_LIGHTNING_CHUNK_SAVE_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(5), Duration::from_millis)
+    crate::backend::chunk_save_interval(Duration::from_secs(5))
 }
 
 /// The engine options `[tikv-importer]` and `[conflict]` ask for.
