@@ -90,8 +90,9 @@ impl ChunkProgress {
 
     /// This progress with one more unit delivered after it.
     pub fn after(mut self, d: &UnitDone) -> Self {
-        self.pos = d.end;
-        self.inflight_end = d.end;
+        // An empty unit ends nowhere: positions only move forward.
+        self.pos = self.pos.max(d.end);
+        self.inflight_end = self.pos;
         self.row_id += d.row_ids;
         self.checksum.kvs += d.rows;
         self.checksum.bytes += d.bytes;

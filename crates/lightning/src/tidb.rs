@@ -8,8 +8,10 @@
 //! Exactly-once on resume (see `checkpoint`): a chunk's position is recorded after each
 //! committed batch. A table with a primary or unique key that an earlier run started is
 //! written with `REPLACE` (the replayed window is identical rows), its position recorded
-//! at most once a second; a key-less table records each batch as in flight before sending
-//! it, one batch per table at a time, and a resume settles that batch by counting rows.
+//! at most once a second, at the end of its run of committed batches (spare writers may
+//! commit them out of order, `parallel_units`); a key-less table records each batch as in
+//! flight before sending it, one batch per table at a time, and a resume settles that
+//! batch by counting rows.
 
 use crate::backend::{
     chunk_save_interval, Backend, Capabilities, ChunkProgress, ChunkRecorder, Ctx, EncodeEnd,
@@ -331,7 +333,7 @@ async fn hold(run: &TableRun<TidbBackend>, writer: &mut SqlWriter) -> Result<(),
 /// Sends one batch (committed when this returns) and counts it in the metrics.
 async fn write_unit(writer: &mut SqlWriter, unit: SqlBatch) -> Result<UnitDone, LightningError> {
     let Some(&(_, end)) = unit.rows.last() else {
-        return Err(LightningError::Internal("an empty batch".into()));
+        return Ok(UnitDone::default());
     };
     let n = unit.rows.len() as u64;
     let sent = Instant::now();

@@ -143,14 +143,22 @@ async fn deliver_parallel<B: Backend>(
     let mut busy = JoinSet::new();
     let mut sent = InOrder::default();
     let mut next = 0u64;
-    let mut open = true;
+    let (mut open, mut lend) = (true, true);
     loop {
-        if open && idle.is_empty() && !rx.is_empty() {
+        if lend && open && idle.is_empty() && !rx.is_empty() {
             if let Some(slot) = ctx.region.try_spare(run.slot_key) {
-                let writer = B::writer(run).await?;
-                idle.push((spares.len(), writer));
-                spares.push(Some(slot));
-                tracing::info!(table = %run.name, chunk = %rec.key, writers = spares.len(), "a spare region slot lends the chunk a writer");
+                // A spare is a bonus: without a connection for it, go on without it.
+                match B::writer(run).await {
+                    Ok(writer) => {
+                        idle.push((spares.len(), writer));
+                        spares.push(Some(slot));
+                        tracing::info!(table = %run.name, chunk = %rec.key, writers = spares.len(), "a spare region slot lends the chunk a writer");
+                    }
+                    Err(e) => {
+                        tracing::warn!(table = %run.name, chunk = %rec.key, error = %e, "no connection for a spare writer; the chunk goes on with those it has");
+                        lend = false;
+                    }
+                }
             }
         }
         tokio::select! {
