@@ -168,6 +168,13 @@ struct FairState {
     tables: std::collections::HashMap<usize, (usize, usize)>,
 }
 
+impl FairState {
+    /// Whether a chunk of any table waits for a slot.
+    fn waiting(&self) -> bool {
+        self.tables.values().any(|t| t.1 > 0)
+    }
+}
+
 /// A slot of [`FairSlots`], given back on drop.
 pub(crate) struct FairSlot<'a> {
     slots: &'a FairSlots,
@@ -241,10 +248,7 @@ impl FairSlots {
     /// slots when the spares went up to half, 4 % faster with 2 and 4 slots).
     pub(crate) fn try_spare(&self, table: usize) -> Option<FairSlot<'_>> {
         let mut st = self.lock();
-        if st.free == 0
-            || st.total - st.free >= (st.total / 2).max(2)
-            || st.tables.values().any(|t| t.1 > 0)
-        {
+        if st.free == 0 || st.total - st.free >= (st.total / 2).max(2) || st.waiting() {
             return None;
         }
         st.free -= 1;
@@ -254,7 +258,7 @@ impl FairSlots {
 
     /// Whether a chunk waits for a slot (a spare one should then be given back).
     pub(crate) fn contended(&self) -> bool {
-        self.lock().tables.values().any(|t| t.1 > 0)
+        self.lock().waiting()
     }
 
     fn forget_if_idle(st: &mut FairState, table: usize) {
@@ -384,8 +388,7 @@ mod tests {
         assert!(slots.contended());
         drop(spare);
         let held_c1 = poll_once(&mut c1).unwrap().unwrap();
-        let spare_c = slots.try_spare(3);
-        assert!(spare_c.is_none(), "all four slots are held");
+        assert!(slots.try_spare(3).is_none(), "all four slots are held");
         drop(held_b);
         assert!(!slots.contended());
         assert!(slots.try_spare(3).is_none(), "two held");

@@ -115,11 +115,6 @@ impl SqlEncoder {
         }
     }
 
-    /// Ends the batch being built, remembering its shape for the next one.
-    fn take_current(&mut self) -> Option<SqlBatch> {
-        take_batch(&mut self.current, &mut self.hint)
-    }
-
     fn set_mapping(
         &mut self,
         columns: &Option<Vec<String>>,
@@ -280,14 +275,14 @@ impl RowEncoder for SqlEncoder {
             }
             self.last_offset = row.end_offset();
             if cur.sql.len() >= self.opts.max_bytes || cur.rows.len() >= self.opts.max_rows {
-                out.extend(self.take_current());
+                out.extend(take_batch(&mut self.current, &mut self.hint));
             }
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Option<SqlBatch> {
-        self.take_current()
+        take_batch(&mut self.current, &mut self.hint)
     }
 
     /// Ignores names that are not plain charset identifiers (they are never sent).
