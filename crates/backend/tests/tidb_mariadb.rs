@@ -2,7 +2,7 @@
 //! rows the server refuses are isolated and reported while the rest are written.
 
 use lightning_backend::tidb::{
-    ConnectOptions, OnDuplicate, SqlEncoder, SqlEncoderOptions, TidbTarget,
+    ConnectOptions, FastPath, OnDuplicate, SqlEncoder, SqlEncoderOptions, TidbTarget,
 };
 use lightning_backend::{RowEncoder, RowWriter};
 use lightning_parser::{FieldKind, RowBatch};
@@ -20,34 +20,48 @@ fn connect_opts(db: &MariaDb, sql_mode: &str) -> ConnectOptions {
     }
 }
 
-fn opts(on_duplicate: OnDuplicate, load_data: bool) -> SqlEncoderOptions {
+fn opts(on_duplicate: OnDuplicate, fast_path: Option<FastPath>) -> SqlEncoderOptions {
     SqlEncoderOptions {
         on_duplicate,
         max_bytes: 1 << 16,
         max_rows: 1000,
         no_backslash_escapes: false,
-        load_data,
+        fast_path,
     }
 }
 
 #[tokio::test]
 async fn every_byte_value_round_trips_through_literals() {
     // BIT columns are never loaded, so the INSERT path sees one.
-    round_trip("lit", "BIT(16)", false).await;
+    round_trip("lit", "BIT(16)", None).await;
 }
 
 #[tokio::test]
 async fn every_byte_value_round_trips_through_load_batches() {
-    round_trip("litload", "VARBINARY(2)", true).await;
+    round_trip("litload", "VARBINARY(2)", Some(FastPath::Load)).await;
 }
 
-async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
+#[tokio::test]
+async fn every_byte_value_round_trips_through_bulk_batches() {
+    round_trip("litbulk", "VARBINARY(2)", Some(FastPath::Bulk)).await;
+}
+
+/// A bulk parameter stores a BIT column's bytes as the `_binary` literal does (a load
+/// batch never carries BIT columns).
+#[tokio::test]
+async fn bit_columns_round_trip_through_bulk_batches() {
+    round_trip("litbulkbit", "BIT(16)", Some(FastPath::Bulk)).await;
+}
+
+async fn round_trip(dbname: &str, bits_type: &str, path: Option<FastPath>) {
+    let load = path.is_some();
     let db = MariaDb::shared();
     db.query(&format!("CREATE DATABASE {dbname}; CREATE TABLE {dbname}.t (id INT PRIMARY KEY, b LONGBLOB, s TEXT, bits {bits_type}, n DECIMAL(20,5))")).unwrap();
     let target = TidbTarget::connect(&connect_opts(db, "STRICT_ALL_TABLES"))
         .await
         .unwrap();
     assert!(target.accepts_local_infile());
+    assert!(target.accepts_bulk());
     let table = Arc::new(target.load_table(dbname, "t").await.unwrap());
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     let text = "quote ' dquote \" backslash \\ nl \n cr \r nul \0 ctrl-z \x1a tab \t ünïcödé 🚀"
@@ -70,7 +84,7 @@ async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
     }
     let mut enc = SqlEncoder::new(
         table.clone(),
-        opts(OnDuplicate::Error, load),
+        opts(OnDuplicate::Error, path),
         "lit.t.sql",
         0,
     );
@@ -79,7 +93,7 @@ async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
     enc.encode(&batch, &mut out).unwrap();
     out.extend(enc.flush());
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].load.is_some(), load);
+    assert_eq!(out[0].load.as_ref().map(|p| p.path), path);
     let mut w = target.writer(table).await.unwrap();
     for s in out {
         let r = w.write(s).await.unwrap();
@@ -93,7 +107,11 @@ async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
             "SELECT id, HEX(b), HEX(s), HEX(bits), n FROM {dbname}.t ORDER BY id"
         ))
         .unwrap();
-    let bits = if load { "0102" } else { "102" };
+    let bits = if bits_type.starts_with("BIT") {
+        "102"
+    } else {
+        "0102"
+    };
     let want = format!(
         "0\t{}\t{}\t{bits}\t-12345.67890\n1\t\t\t{bits}\t-12345.67890\n2\t5C27\t5C27\t{bits}\t-12345.67890\n",
         hex(&all_bytes),
@@ -106,16 +124,23 @@ async fn round_trip(dbname: &str, bits_type: &str, load: bool) {
 
 #[tokio::test]
 async fn refused_rows_are_isolated_and_reported_with_their_offsets() {
-    refused_rows("rej", false).await;
+    refused_rows("rej", None).await;
 }
 
 /// A load batch the server does not take whole is rolled back and replayed as INSERT.
 #[tokio::test]
 async fn refused_rows_of_a_load_batch_are_isolated_the_same_way() {
-    refused_rows("rejload", true).await;
+    refused_rows("rejload", Some(FastPath::Load)).await;
 }
 
-async fn refused_rows(dbname: &str, load: bool) {
+/// So is a bulk batch.
+#[tokio::test]
+async fn refused_rows_of_a_bulk_batch_are_isolated_the_same_way() {
+    refused_rows("rejbulk", Some(FastPath::Bulk)).await;
+}
+
+async fn refused_rows(dbname: &str, path: Option<FastPath>) {
+    let load = path.is_some();
     let db = MariaDb::shared();
     db.query(&format!("CREATE DATABASE {dbname}; CREATE TABLE {dbname}.t (id INT PRIMARY KEY, v TINYINT NOT NULL)"))
         .unwrap();
@@ -140,7 +165,7 @@ async fn refused_rows(dbname: &str, load: bool) {
     }
     let mut enc = SqlEncoder::new(
         table.clone(),
-        opts(OnDuplicate::Error, load),
+        opts(OnDuplicate::Error, path),
         "rej.t.0.sql",
         0,
     );
@@ -148,7 +173,7 @@ async fn refused_rows(dbname: &str, load: bool) {
     enc.encode(&batch, &mut out).unwrap();
     out.extend(enc.flush());
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].load.is_some(), load);
+    assert_eq!(out[0].load.as_ref().map(|p| p.path), path);
     let mut w = target.writer(table.clone()).await.unwrap();
     let report = w.write(out.pop().unwrap()).await.unwrap();
     assert_eq!(report.rows, 3);
@@ -173,7 +198,7 @@ async fn refused_rows(dbname: &str, load: bool) {
     // REPLACE lets the later duplicate win instead.
     let mut enc = SqlEncoder::new(
         table.clone(),
-        opts(OnDuplicate::Replace, load),
+        opts(OnDuplicate::Replace, path),
         "rej.t.1.sql",
         0,
     );
@@ -293,11 +318,114 @@ async fn tables_with_auto_increment_are_not_loaded_under_the_table_level_autoinc
         batch.push_field(FieldKind::Number, b"1");
         batch.push_field(FieldKind::Number, b"2");
         batch.finish_row(5);
-        let mut enc = SqlEncoder::new(table, opts(OnDuplicate::Error, true), "ai.sql", 0);
+        for path in [FastPath::Load, FastPath::Bulk] {
+            let opts = opts(OnDuplicate::Error, Some(path));
+            let mut enc = SqlEncoder::new(table.clone(), opts, "ai.sql", 0);
+            let mut out = Vec::new();
+            enc.encode(&batch, &mut out).unwrap();
+            out.extend(enc.flush());
+            assert_eq!(out[0].load.is_some(), loads, "{name} {path:?}");
+        }
+    }
+    target.close().await.unwrap();
+}
+
+/// A number in exponent form is a double as a literal: `2.5e0` makes an INT 2 (rounded to
+/// even) through INSERT, but 3 as text through LOAD DATA or a bulk parameter. A row with
+/// one, bare or quoted (the INSERT writes a quoted number bare into a numeric column), for
+/// an INT or DECIMAL column goes as INSERT on every path, so the stored value never depends
+/// on the path; a FLOAT/DOUBLE column reads it the same either way and stays fast.
+#[tokio::test]
+async fn numbers_in_exponent_form_store_what_insert_stores_on_every_path() {
+    let db = MariaDb::shared();
+    let paths = [None, Some(FastPath::Load), Some(FastPath::Bulk)];
+    for (n, path) in paths.into_iter().enumerate() {
+        db.query(&format!(
+            "CREATE DATABASE expo{n}; CREATE TABLE expo{n}.t (id INT PRIMARY KEY, v INT, d DECIMAL(10,2), g DOUBLE)"
+        ))
+        .unwrap();
+        let target = TidbTarget::connect(&connect_opts(db, "")).await.unwrap();
+        let table = Arc::new(target.load_table(&format!("expo{n}"), "t").await.unwrap());
+        let mut batch = RowBatch::new();
+        let rows: [(FieldKind, &[u8], &[u8]); 6] = [
+            (FieldKind::Number, b"2.5e0", b"1"),
+            (FieldKind::Number, b"2.5", b"2.5e300"),
+            (FieldKind::Number, b"-2.5", b"-1E-5"),
+            (FieldKind::Text, b"3.5E0", b"0.1"),
+            (FieldKind::Text, b"4.5", b"4.5e0"),
+            (FieldKind::Number, b"6", b"6"),
+        ];
+        for (i, (kind, v, g)) in rows.iter().enumerate() {
+            batch.push_field(FieldKind::Number, (i + 1).to_string().as_bytes());
+            batch.push_field(*kind, v);
+            batch.push_field(*kind, v);
+            batch.push_field(FieldKind::Number, g);
+            batch.finish_row(i as u64 + 1);
+        }
+        let mut enc = SqlEncoder::new(table.clone(), opts(OnDuplicate::Error, path), "e.sql", 0);
         let mut out = Vec::new();
         enc.encode(&batch, &mut out).unwrap();
         out.extend(enc.flush());
-        assert_eq!(out[0].load.is_some(), loads, "{name}");
+        let fast: Vec<(bool, usize)> = out
+            .iter()
+            .map(|b| (b.load.is_some(), b.rows.len()))
+            .collect();
+        let want_fast = if path.is_some() {
+            vec![(false, 1), (true, 2), (false, 1), (true, 2)]
+        } else {
+            vec![(false, 6)]
+        };
+        assert_eq!(fast, want_fast, "{path:?}");
+        let mut w = target.writer(table).await.unwrap();
+        for b in out {
+            assert!(w.write(b).await.unwrap().rejected.is_empty());
+        }
+        assert_eq!(
+            db.query(&format!("SELECT id, v, d, g FROM expo{n}.t ORDER BY id"))
+                .unwrap(),
+            "1\t2\t2.50\t1\n2\t3\t2.50\t2.5e300\n3\t-3\t-2.50\t-0.00001\n\
+             4\t4\t3.50\t0.1\n5\t5\t4.50\t4.5\n6\t6\t6.00\t6\n",
+            "{path:?}"
+        );
+        drop(w);
+        target.close().await.unwrap();
     }
+}
+
+/// A bulk batch whose parameters the server stored with a warning anywhere in the batch,
+/// not only in its last row, is rolled back and replayed as INSERT (which keeps the
+/// truncated value with its warning, as an INSERT does outside strict mode).
+#[tokio::test]
+async fn a_warning_on_any_row_of_a_bulk_batch_replays_it_as_insert() {
+    let db = MariaDb::shared();
+    db.query("CREATE DATABASE bulkwarn; CREATE TABLE bulkwarn.t (id INT PRIMARY KEY, c CHAR(3))")
+        .unwrap();
+    let target = TidbTarget::connect(&connect_opts(db, "")).await.unwrap();
+    let table = Arc::new(target.load_table("bulkwarn", "t").await.unwrap());
+    let mut w = target.writer(table.clone()).await.unwrap();
+    for (round, long_row) in [0usize, 1, 2].into_iter().enumerate() {
+        let mut batch = RowBatch::new();
+        for i in 0..3 {
+            let id = (10 * round + i).to_string();
+            batch.push_field(FieldKind::Number, id.as_bytes());
+            let c: &[u8] = if i == long_row { b"abcdef" } else { b"xy" };
+            batch.push_field(FieldKind::Text, c);
+            batch.finish_row(i as u64 + 1);
+        }
+        let opts = opts(OnDuplicate::Error, Some(FastPath::Bulk));
+        let mut enc = SqlEncoder::new(table.clone(), opts, "w.sql", 0);
+        let mut out = Vec::new();
+        enc.encode(&batch, &mut out).unwrap();
+        out.extend(enc.flush());
+        let r = w.write(out.pop().unwrap()).await.unwrap();
+        assert_eq!((r.rows, r.rejected.len()), (3, 0));
+        assert_eq!(w.load_stats(), (0, round as u64 + 1), "long row {long_row}");
+    }
+    assert_eq!(
+        db.query("SELECT COUNT(*), SUM(c = 'abc') FROM bulkwarn.t")
+            .unwrap(),
+        "9\t3\n"
+    );
+    drop(w);
     target.close().await.unwrap();
 }

@@ -154,6 +154,9 @@ pub struct TikvImporter {
     /// Our extension: let the tidb backend stream rows with `LOAD DATA LOCAL INFILE` when
     /// the target allows it (MySQL/MariaDB with `local_infile` on; never TiDB).
     pub logical_import_load_data: bool,
+    /// Our extension: on MariaDB 10.2 or later, send those batches as one prepared `INSERT`
+    /// run for many rows (`COM_STMT_BULK_EXECUTE`) instead, which costs the server less.
+    pub logical_import_bulk: bool,
     /// Scope of PD scheduler pausing (default table).
     pub pause_pd_scheduler_scope: PauseScope,
     /// SST block size (default 16 KiB).
@@ -192,6 +195,7 @@ impl Default for TikvImporter {
             logical_import_batch_rows: 65536,
             logical_import_prep_stmt: false,
             logical_import_load_data: true,
+            logical_import_bulk: true,
             pause_pd_scheduler_scope: PauseScope::Table,
             block_size: 16 * KIB,
         }

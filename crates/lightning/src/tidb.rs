@@ -21,11 +21,12 @@ use crate::checkpoint;
 use crate::deferred::DeferredIndexes;
 use crate::{schema, LightningError};
 use lightning_backend::tidb::{
-    OnDuplicate, SqlBatch, SqlEncoder, SqlEncoderOptions, SqlWriter, TargetTable, TidbTarget,
+    FastPath, OnDuplicate, SqlBatch, SqlEncoder, SqlEncoderOptions, SqlWriter, TargetTable,
+    TidbTarget,
 };
 use lightning_backend::RowWriter;
 use lightning_checkpoint::{ChunkCheckpoint, ChunkKey};
-use lightning_config::{Config, ConflictStrategy};
+use lightning_config::{Config, ConflictStrategy, TikvImporter};
 use lightning_encode::{KvChecksum, MaxIds};
 use lightning_source::{Chunk, Dump, TableSource};
 use std::sync::Arc;
@@ -63,6 +64,18 @@ fn on_duplicate(s: ConflictStrategy) -> OnDuplicate {
     }
 }
 
+/// The fastest batch form the target takes that the config allows: MariaDB's bulk
+/// execution, else `LOAD DATA LOCAL`, else none (every row an `INSERT` literal).
+fn fast_path(t: &TikvImporter, target: &TidbTarget) -> Option<FastPath> {
+    if t.logical_import_bulk && target.accepts_bulk() {
+        Some(FastPath::Bulk)
+    } else if t.logical_import_load_data && target.accepts_local_infile() {
+        Some(FastPath::Load)
+    } else {
+        None
+    }
+}
+
 impl Backend for TidbBackend {
     type Table = TidbTable;
     type Engine = ();
@@ -84,7 +97,7 @@ impl Backend for TidbBackend {
                 max_bytes: t.logical_import_batch_size.max(1) as usize,
                 max_rows: t.logical_import_batch_rows.max(1) as usize,
                 no_backslash_escapes: target.no_backslash_escapes(),
-                load_data: t.logical_import_load_data && target.accepts_local_infile(),
+                fast_path: fast_path(t, target),
             },
             deferred,
             defer,

@@ -1,6 +1,6 @@
 //! Rows to multi-row statements, within a byte and row budget (CPU side).
 
-use super::load::{kind_tag, write_load_field, LoadPlan};
+use super::load::{kind_tag, write_bulk_field, write_load_field, FastPath, LoadPlan};
 use super::{literal::write_literal, quote_ident, ColumnKind, OnDuplicate, TargetTable};
 use crate::{BackendError, RowEncoder};
 use lightning_parser::RowBatch;
@@ -18,15 +18,16 @@ pub struct SqlEncoderOptions {
     pub max_rows: usize,
     /// The session runs with `NO_BACKSLASH_ESCAPES`.
     pub no_backslash_escapes: bool,
-    /// Send rows as `LOAD DATA LOCAL INFILE` batches where that reads them the same.
-    pub load_data: bool,
+    /// Send rows as fast batches of this form where that stores them the same.
+    pub fast_path: Option<FastPath>,
 }
 
 /// One statement ready to send, with the span of each row's tuple in it; or, when `load`
-/// is set, the rows of one `LOAD DATA LOCAL INFILE`.
+/// is set, the rows of one fast batch (see [`FastPath`]).
 #[derive(Debug, Clone)]
 pub struct SqlBatch {
-    /// The whole statement, or a load batch's tab-separated lines.
+    /// The whole statement, a load batch's tab-separated lines, or a bulk batch's values
+    /// (see `load::write_bulk_field`).
     pub sql: Vec<u8>,
     /// Length of the head (`INSERT INTO … VALUES `); 0 for a load batch.
     pub head_len: usize,
@@ -149,9 +150,13 @@ impl SqlEncoder {
         self.columns = Some(columns.clone());
         let mapped: Vec<usize> = idx.into_iter().flatten().collect();
         // A row of no values (all DEFAULTs) has nothing to load.
-        self.plan = (self.opts.load_data && !mapped.is_empty())
-            .then(|| {
+        self.plan = self
+            .opts
+            .fast_path
+            .filter(|_| !mapped.is_empty())
+            .and_then(|path| {
                 LoadPlan::new(
+                    path,
                     &self.table,
                     &mapped,
                     self.opts.on_duplicate,
@@ -159,7 +164,6 @@ impl SqlEncoder {
                     self.opts.no_backslash_escapes,
                 )
             })
-            .flatten()
             .map(Arc::new);
         Ok(())
     }
@@ -247,7 +251,14 @@ impl RowEncoder for SqlEncoder {
                 .fields()
                 .zip(&self.kinds)
                 .filter_map(|(field, kind)| Some((field, (*kind)?)));
-            if cur.load.is_some() {
+            if let Some(FastPath::Bulk) = cur.load.as_ref().map(|p| p.path) {
+                let start = cur.sql.len();
+                for (field, _) in values {
+                    write_bulk_field(&mut cur.sql, field);
+                    cur.tags.push(kind_tag(field.kind));
+                }
+                cur.rows.push((start..cur.sql.len(), row.end_offset()));
+            } else if cur.load.is_some() {
                 let start = cur.sql.len();
                 for (i, (field, _)) in values.enumerate() {
                     if i > 0 {
@@ -330,7 +341,7 @@ mod tests {
             max_bytes: 1 << 20,
             max_rows,
             no_backslash_escapes: false,
-            load_data: false,
+            fast_path: None,
         }
     }
 

@@ -1,26 +1,46 @@
-//! `LOAD DATA LOCAL INFILE` batches: rows as tab-separated text streamed to the server,
-//! which parses them far more cheaply than `INSERT … VALUES` literals.
+//! Fast batches: rows sent in a form the server reads far more cheaply than `INSERT …
+//! VALUES` literals, kept only when they store exactly what the `INSERT` would.
+//!
+//! Two forms ([`FastPath`]): `LOAD DATA LOCAL INFILE` batches, rows as tab-separated
+//! text streamed to the server; and on MariaDB, bulk batches, a prepared `INSERT` run for
+//! every row in one `COM_STMT_BULK_EXECUTE` command with each value as a string
+//! parameter (no text for the server to scan byte by byte: it costs MariaDB about a third
+//! less CPU per row than `LOAD DATA`).
 //!
 //! `LOCAL` makes the server downgrade errors to warnings (a duplicate key is skipped, a bad
 //! value truncated), so a batch is sent inside a transaction and kept only when the server
 //! reports every row loaded with no warning; otherwise it is rolled back and replayed as
 //! the `INSERT` statement the batch would have been ([`SqlBatch::to_insert`]), which gives
-//! exactly the `INSERT` path's result and row-by-row isolation. Only values whose text
-//! reads the same through both paths go into a load batch; the encoder sends any other row
-//! as an `INSERT`.
+//! exactly the `INSERT` path's result and row-by-row isolation. A bulk batch is an
+//! `INSERT` already, but its string parameters could store a value differently from a
+//! literal, which the server says with a warning: it is kept under the same rule. Only
+//! values whose text reads the same through every path go into a fast batch; the encoder
+//! sends any other row as an `INSERT`.
 
 use super::encoder::SqlBatch;
-use super::literal::write_literal;
+use super::literal::{is_number, write_literal};
 use super::{quote_ident, ColumnKind, OnDuplicate, TargetTable};
 use lightning_parser::{Field, FieldKind};
 
-/// What a load batch needs besides its rows: the statement, and how to write its rows
+/// How fast batches reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastPath {
+    /// `LOAD DATA LOCAL INFILE` of tab-separated lines.
+    Load,
+    /// A prepared `INSERT` run for many rows by MariaDB's `COM_STMT_BULK_EXECUTE`.
+    Bulk,
+}
+
+/// What a fast batch needs besides its rows: the statement, and how to write its rows
 /// as an `INSERT` instead.
 #[derive(Debug)]
 pub struct LoadPlan {
-    /// `LOAD DATA LOCAL INFILE … INTO TABLE …`, before the character set.
+    /// The form of this plan's batches.
+    pub path: FastPath,
+    /// `LOAD DATA LOCAL INFILE … INTO TABLE …`, before the character set; or the whole
+    /// prepared statement of a bulk plan.
     head: String,
-    /// The field and line format and the column list, after the character set.
+    /// The field and line format and the column list, after the character set (load).
     tail: String,
     /// `INSERT INTO … (columns) VALUES `, for the replay.
     pub(crate) insert_head: Vec<u8>,
@@ -37,6 +57,7 @@ impl LoadPlan {
     /// the table's AUTO-INC lock, or for `INSERT IGNORE` (whose skipped rows cannot be told
     /// apart from a refused batch).
     pub fn new(
+        path: FastPath,
         table: &TargetTable,
         columns: &[usize],
         on_duplicate: OnDuplicate,
@@ -44,11 +65,17 @@ impl LoadPlan {
         no_backslash_escapes: bool,
     ) -> Option<Self> {
         let kinds: Vec<ColumnKind> = columns.iter().map(|&i| table.columns[i].kind).collect();
+        // LOAD DATA reads BIT text as a number; a bulk parameter stores its bytes, as the
+        // `_binary` literal does.
         let loadable = |k: &ColumnKind| {
             matches!(
                 k,
-                ColumnKind::Integer | ColumnKind::Numeric | ColumnKind::Text | ColumnKind::Binary
-            )
+                ColumnKind::Integer
+                    | ColumnKind::Numeric
+                    | ColumnKind::Float
+                    | ColumnKind::Text
+                    | ColumnKind::Binary
+            ) || (path == FastPath::Bulk && *k == ColumnKind::Bit)
         };
         if !table.transactional
             || table.load_serializes
@@ -56,6 +83,20 @@ impl LoadPlan {
             || !kinds.iter().all(loadable)
         {
             return None;
+        }
+        if path == FastPath::Bulk {
+            let mut head = String::from_utf8_lossy(insert_head).into_owned();
+            head.push('(');
+            head.push_str(&vec!["?"; columns.len()].join(","));
+            head.push(')');
+            return Some(LoadPlan {
+                path,
+                head,
+                tail: String::new(),
+                insert_head: insert_head.to_vec(),
+                kinds,
+                no_backslash_escapes,
+            });
         }
         let replace = if on_duplicate == OnDuplicate::Replace {
             "REPLACE "
@@ -83,6 +124,7 @@ impl LoadPlan {
             names.join(",")
         );
         Some(LoadPlan {
+            path,
             head,
             tail,
             insert_head: insert_head.to_vec(),
@@ -91,8 +133,12 @@ impl LoadPlan {
         })
     }
 
-    /// The statement for data in `charset` (an identifier; `None` = utf8mb4).
+    /// The statement for data in `charset` (an identifier; `None` = utf8mb4). A bulk plan's
+    /// prepared statement reads its parameters in the session's character set.
     pub fn statement(&self, charset: Option<&str>) -> String {
+        if self.path == FastPath::Bulk {
+            return self.head.clone();
+        }
         format!(
             "{} CHARACTER SET {} {}",
             self.head,
@@ -101,15 +147,27 @@ impl LoadPlan {
         )
     }
 
-    /// True when `field`, written as load text, reads as its `INSERT` literal would for a
-    /// column of `kind`, with the batch's text in `binary_charset` or not: an unquoted number
-    /// only for numeric columns (elsewhere the server would first make it a number), and
-    /// hex bytes only where no character set conversion applies.
+    /// True when `field`, sent as text, stores what its `INSERT` literal would for a
+    /// column of `kind`, with the batch's text in `binary_charset` or not:
+    /// - a number the `INSERT` writes bare (any number in a numeric column) reads the same
+    ///   as text, except in exponent form outside FLOAT/DOUBLE: the literal `2.5e0` is a
+    ///   double, which an integer column rounds to even (2) while the text rounds up (3),
+    ///   and a DECIMAL gets it through a double's precision;
+    /// - an unquoted number is not sent for other columns (the server would first make it a
+    ///   number);
+    /// - hex bytes only where no character set conversion applies.
     pub fn loads_same(field: Field<'_>, kind: ColumnKind, binary_charset: bool) -> bool {
+        let bare = kind.is_numeric() && is_number(field.bytes);
+        let exponent = || field.bytes.iter().any(|&b| b == b'e' || b == b'E');
         match field.kind {
-            FieldKind::Null | FieldKind::Text => true,
-            FieldKind::Number => kind.is_numeric(),
-            FieldKind::Binary => binary_charset || kind == ColumnKind::Binary,
+            FieldKind::Null => true,
+            FieldKind::Number if !kind.is_numeric() => false,
+            FieldKind::Text | FieldKind::Number => {
+                !bare || kind == ColumnKind::Float || !exponent()
+            }
+            FieldKind::Binary => {
+                binary_charset || matches!(kind, ColumnKind::Binary | ColumnKind::Bit)
+            }
         }
     }
 }
@@ -135,6 +193,30 @@ pub fn write_load_field(out: &mut Vec<u8>, field: Field<'_>) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `field` to a bulk batch: its bytes after their length (4 bytes, little-endian);
+/// a NULL is known by its tag and has length 0.
+pub fn write_bulk_field(out: &mut Vec<u8>, field: Field<'_>) {
+    let bytes = if field.kind == FieldKind::Null {
+        &[][..]
+    } else {
+        field.bytes
+    };
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// The values of one row of a bulk batch, as [`write_bulk_field`] wrote them; whether each
+/// is NULL is the caller's (the tags).
+pub fn bulk_values(mut row: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (len, rest) = row.split_first_chunk::<4>()?;
+        let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
+        let (value, rest) = rest.split_at(len);
+        row = rest;
+        Some(value)
+    })
 }
 
 /// Reads one line of a load batch back into its fields' bytes (`None` = NULL).
@@ -201,20 +283,24 @@ impl SqlBatch {
             }
             let start = sql.len();
             sql.push(b'(');
-            let fields = read_load_line(&self.sql[span.clone()]);
+            let line = &self.sql[span.clone()];
+            let fields: Vec<Option<Vec<u8>>> = match plan.path {
+                FastPath::Load => read_load_line(line),
+                FastPath::Bulk => bulk_values(line).map(|v| Some(v.to_vec())).collect(),
+            };
             for (i, (value, kind)) in fields.iter().zip(&plan.kinds).enumerate() {
                 if i > 0 {
                     sql.push(b',');
                 }
-                let tag = tags.next().copied().unwrap_or(TAG_TEXT);
+                let kind_of_tag = tag_kind(tags.next().copied().unwrap_or(TAG_TEXT));
                 let field = match value {
-                    None => Field {
+                    Some(bytes) if kind_of_tag != FieldKind::Null => Field {
+                        kind: kind_of_tag,
+                        bytes,
+                    },
+                    _ => Field {
                         kind: FieldKind::Null,
                         bytes: b"",
-                    },
-                    Some(bytes) => Field {
-                        kind: tag_kind(tag),
-                        bytes,
                     },
                 };
                 write_literal(&mut sql, field, *kind, plan.no_backslash_escapes);
@@ -236,22 +322,26 @@ impl SqlBatch {
 }
 
 pub(crate) const TAG_TEXT: u8 = 0;
+/// The tag of an unquoted number.
+pub(crate) const TAG_NUMBER: u8 = 1;
+/// The tag of a NULL value.
+pub(crate) const TAG_NULL: u8 = 3;
 
 /// The one-byte tag a load batch keeps per value, so a replay writes the same literal.
 pub(crate) fn kind_tag(kind: FieldKind) -> u8 {
     match kind {
         FieldKind::Text => TAG_TEXT,
-        FieldKind::Number => 1,
+        FieldKind::Number => TAG_NUMBER,
         FieldKind::Binary => 2,
-        FieldKind::Null => 3,
+        FieldKind::Null => TAG_NULL,
     }
 }
 
 fn tag_kind(tag: u8) -> FieldKind {
     match tag {
-        1 => FieldKind::Number,
+        TAG_NUMBER => FieldKind::Number,
         2 => FieldKind::Binary,
-        3 => FieldKind::Null,
+        TAG_NULL => FieldKind::Null,
         _ => FieldKind::Text,
     }
 }

@@ -16,7 +16,7 @@ mod writer;
 
 pub use encoder::{SqlBatch, SqlEncoder, SqlEncoderOptions};
 pub use literal::{write_literal, write_text_literal};
-pub use load::LoadPlan;
+pub use load::{FastPath, LoadPlan};
 pub use schema::{ColumnInfo, ColumnKind, TargetTable};
 pub use target::{ConnectOptions, TidbTarget};
 pub use writer::SqlWriter;

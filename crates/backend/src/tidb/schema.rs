@@ -7,8 +7,10 @@ use crate::BackendError;
 pub enum ColumnKind {
     /// Integer types (and YEAR): numbers may stay unquoted.
     Integer,
-    /// DECIMAL, FLOAT, DOUBLE: numbers may stay unquoted.
+    /// DECIMAL: numbers may stay unquoted.
     Numeric,
+    /// FLOAT, DOUBLE: numbers may stay unquoted, and read the same as text in any form.
+    Float,
     /// BIT(n): text is taken as raw bytes (`_binary'…'`), as `SELECT … INTO OUTFILE` writes it.
     Bit,
     /// BINARY, VARBINARY, BLOB and spatial types: text is raw bytes (`_binary'…'`).
@@ -27,7 +29,8 @@ impl ColumnKind {
             "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
                 ColumnKind::Integer
             }
-            "decimal" | "numeric" | "float" | "double" | "real" => ColumnKind::Numeric,
+            "decimal" | "numeric" => ColumnKind::Numeric,
+            "float" | "double" | "real" => ColumnKind::Float,
             "bit" => ColumnKind::Bit,
             "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob"
             | "geometry" | "point" | "linestring" | "polygon" | "multipoint"
@@ -41,7 +44,10 @@ impl ColumnKind {
 
     /// True when a bare number is a valid literal for the column.
     pub fn is_numeric(self) -> bool {
-        matches!(self, ColumnKind::Integer | ColumnKind::Numeric)
+        matches!(
+            self,
+            ColumnKind::Integer | ColumnKind::Numeric | ColumnKind::Float
+        )
     }
 }
 
@@ -220,6 +226,7 @@ mod tests {
     fn data_types_map_to_literal_kinds() {
         assert_eq!(ColumnKind::from_data_type("BIGINT"), ColumnKind::Integer);
         assert_eq!(ColumnKind::from_data_type("decimal"), ColumnKind::Numeric);
+        assert_eq!(ColumnKind::from_data_type("DOUBLE"), ColumnKind::Float);
         assert_eq!(ColumnKind::from_data_type("longblob"), ColumnKind::Binary);
         assert_eq!(ColumnKind::from_data_type("bit"), ColumnKind::Bit);
         assert_eq!(ColumnKind::from_data_type("datetime"), ColumnKind::Text);

@@ -42,6 +42,11 @@ pub struct TidbTarget {
     version: Arc<str>,
     no_backslash_escapes: bool,
     local_infile: bool,
+    /// MariaDB 10.2 or later: prepared statements run for many rows at once
+    /// (`COM_STMT_BULK_EXECUTE`).
+    bulk: bool,
+    /// `@@max_allowed_packet`: the largest command the server reads.
+    max_packet: usize,
     /// `@@innodb_autoinc_lock_mode` is 2 (interleaved: no table-level AUTO-INC lock).
     autoinc_interleaved: bool,
 }
@@ -101,15 +106,21 @@ impl TidbTarget {
                 conn.query_first::<String, _>("SELECT @@GLOBAL.local_infile").await,
                 Ok(Some(v)) if v == "1" || v.eq_ignore_ascii_case("ON")
             );
+        let max_packet: Option<u64> = conn
+            .query_first("SELECT @@max_allowed_packet")
+            .await
+            .map_err(|e| BackendError::from_mysql("reading max_allowed_packet", e))?;
         let autoinc_interleaved = matches!(
             conn.query_first::<String, _>("SELECT @@GLOBAL.innodb_autoinc_lock_mode").await,
             Ok(Some(v)) if v == "2"
         );
         Ok(TidbTarget {
             pool,
+            bulk: mariadb_with_bulk(&version),
             version: version.into(),
             no_backslash_escapes,
             local_infile,
+            max_packet: max_packet.map_or(1 << 20, |v| v as usize),
             autoinc_interleaved,
         })
     }
@@ -127,6 +138,12 @@ impl TidbTarget {
     /// True when the server accepts `LOAD DATA LOCAL INFILE` the way load batches need.
     pub fn accepts_local_infile(&self) -> bool {
         self.local_infile
+    }
+
+    /// True when the server runs a prepared `INSERT` for many rows in one command
+    /// (MariaDB's `COM_STMT_BULK_EXECUTE`, from 10.2).
+    pub fn accepts_bulk(&self) -> bool {
+        self.bulk
     }
 
     /// A connection from the pool.
@@ -242,7 +259,12 @@ impl TidbTarget {
 
     /// A writer with its own connection, for one table.
     pub async fn writer(&self, table: Arc<TargetTable>) -> Result<SqlWriter, BackendError> {
-        Ok(SqlWriter::new(self.conn().await?, self.pool.clone(), table))
+        Ok(SqlWriter::new(
+            self.conn().await?,
+            self.pool.clone(),
+            table,
+            self.max_packet,
+        ))
     }
 
     /// Closes every connection; waits until writers have returned theirs (drop them first).
@@ -252,6 +274,20 @@ impl TidbTarget {
             .await
             .map_err(|e| BackendError::from_mysql("closing connections", e))
     }
+}
+
+/// True for a MariaDB `VERSION()` of 10.2 or later (`10.11.6-MariaDB-…`; a MySQL or TiDB
+/// version never is).
+fn mariadb_with_bulk(version: &str) -> bool {
+    if !version.contains("MariaDB") {
+        return false;
+    }
+    // Servers before 11 may still prefix the replication-compatible "5.5.5-".
+    let v = version.strip_prefix("5.5.5-").unwrap_or(version);
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) >= (10, 2)
 }
 
 fn ssl_opts(opts: &ConnectOptions) -> Result<Option<SslOpts>, BackendError> {
@@ -282,5 +318,20 @@ pub(crate) fn shorten(sql: &str) -> String {
         format!("{s}…")
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mariadb_with_bulk;
+
+    #[test]
+    fn bulk_execution_is_offered_by_mariadb_10_2_and_later_only() {
+        assert!(mariadb_with_bulk("10.11.19-MariaDB-0+deb12u1"));
+        assert!(mariadb_with_bulk("5.5.5-10.6.12-MariaDB-log"));
+        assert!(mariadb_with_bulk("11.4.2-MariaDB"));
+        assert!(!mariadb_with_bulk("10.1.48-MariaDB"));
+        assert!(!mariadb_with_bulk("8.0.36"));
+        assert!(!mariadb_with_bulk("8.0.11-TiDB-v7.5.0"));
     }
 }
