@@ -63,9 +63,13 @@ def main():
     ap.add_argument("--importer-arg", action="append", default=[],
                     help="extra [tikv-importer] line for lightning, e.g. 'add-index-by-sql = false' (repeatable)")
     ap.add_argument("--no-checkpoint", action="store_true", help="run lightning with [checkpoint] enable = false")
-    ap.add_argument("--only", choices=["lightning", "lightning-insert", "myloader"], help="run one loader only")
+    ap.add_argument("--only", choices=["lightning", "lightning-load", "lightning-insert", "myloader"],
+                    help="run one loader only")
+    ap.add_argument("--with-load", action="store_true",
+                    help="also run lightning with logical-import-bulk = false (LOAD DATA where MariaDB "
+                         "would take bulk batches)")
     ap.add_argument("--with-insert", action="store_true",
-                    help="also run lightning with logical-import-load-data = false (INSERT only)")
+                    help="also run lightning with no fast batches (INSERT only)")
     ap.add_argument("--baseline", metavar="BINARY",
                     help="also run this tidb-lightning build (e.g. an earlier commit's) with the same config, "
                          "alternating with the current one, and print current / baseline")
@@ -104,7 +108,8 @@ def main():
 
     indexes = source_indexes()
     threads = [int(t) for t in args.threads.split(",")]
-    order = [args.only] if args.only else ["lightning", "myloader"] + (["lightning-insert"] if args.with_insert else [])
+    order = [args.only] if args.only else (["lightning", "myloader"] + (["lightning-load"] if args.with_load else [])
+                                           + (["lightning-insert"] if args.with_insert else []))
     if args.baseline:
         order.append("baseline")
     results = {(n, t): [] for t in threads for n in order}
@@ -113,7 +118,9 @@ def main():
         if name == "myloader":
             return ["myloader", *server.conn_args(), "-d", dump, "-t", str(t)]
         config = os.path.join(work, f"{name}-{t}.toml")
-        importer = list(args.importer_arg) + (["logical-import-load-data = false"] if name == "lightning-insert" else [])
+        variant = {"lightning-insert": ["logical-import-bulk = false", "logical-import-load-data = false"],
+                   "lightning-load": ["logical-import-bulk = false"]}
+        importer = list(args.importer_arg) + variant.get(name, [])
         write_lightning_config(config, server, dump, f"{work}/{name}.log", lightning=f"region-concurrency = {t}",
                                importer="\n".join(importer),
                                checkpoint=None if args.no_checkpoint else os.path.join(work, f"{name}-{t}.cp"))
@@ -151,10 +158,11 @@ def main():
             lt, my = med[("lightning", t)], med[("myloader", t)]
             print(f"{t} connections: lightning / myloader wall throughput {my[0] / lt[0]:.2f}x; "
                   f"MB per server CPU-second {my[1] / lt[1]:.2f}x; lightning's own CPU {lt[2] / lt[1]:.1%} of the server's")
-        if ("lightning", t) in med and ("baseline", t) in med:
-            lt, base = med[("lightning", t)], med[("baseline", t)]
-            print(f"{t} connections: lightning / baseline wall throughput {base[0] / lt[0]:.2f}x; "
-                  f"MB per server CPU-second {base[1] / lt[1]:.2f}x")
+        for other in ("baseline", "lightning-load", "lightning-insert"):
+            if ("lightning", t) in med and (other, t) in med:
+                lt, base = med[("lightning", t)], med[(other, t)]
+                print(f"{t} connections: lightning / {other} wall throughput {base[0] / lt[0]:.2f}x; "
+                      f"MB per server CPU-second {base[1] / lt[1]:.2f}x")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
