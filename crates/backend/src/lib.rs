@@ -4,7 +4,8 @@
 //! backend's [`RowEncoder`] on a CPU thread, and each encoded unit it returns to the
 //! backend's async [`RowWriter`] on the I/O runtime. This crate holds [`tidb`], the
 //! logical backend's SQL side, which turns rows into batched `INSERT`/`REPLACE` (or
-//! `LOAD DATA`) statements for any MySQL-compatible server. The controller's backend
+//! `LOAD DATA`, or MariaDB bulk-executed prepared `INSERT`) statements for any
+//! MySQL-compatible server. The controller's backend
 //! trait (the engine lifecycle every backend implements, `tidb` and `local` alike) is
 //! `lightning`'s `backend` module, where both implementations live.
 

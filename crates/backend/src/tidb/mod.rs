@@ -5,7 +5,9 @@
 //! most `logical-import-batch-size` bytes / `logical-import-batch-rows` rows, keeping
 //! each row's span so a refused statement can be replayed row by row; [`SqlWriter`]
 //! (I/O side) sends them over one connection each, retrying what the server says is
-//! retryable and isolating the rows it refuses.
+//! retryable and isolating the rows it refuses. Where the target allows, rows go instead as
+//! fast batches (`load`: `LOAD DATA LOCAL`, or MariaDB's bulk execution), kept only when
+//! they store what the `INSERT` would.
 
 mod encoder;
 mod literal;

@@ -106,11 +106,11 @@ impl RowWriter for SqlWriter {
                 batch.sql = Vec::from(body);
                 loaded
             };
-            self.loads = if loaded {
-                (self.loads.0 + 1, self.loads.1)
+            if loaded {
+                self.loads.0 += 1;
             } else {
-                (self.loads.0, self.loads.1 + 1)
-            };
+                self.loads.1 += 1;
+            }
             if loaded {
                 return Ok(WriteReport {
                     rows: batch.rows.len() as u64,
@@ -171,9 +171,7 @@ impl SqlWriter {
                 table.qualified_name()
             )
         };
-        self.session_statement("BEGIN")
-            .await
-            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        self.begin_transaction(&ctx).await?;
         self.conn.set_infile_handler(async move {
             let data: InfileData = Box::pin(futures_util::stream::once(async move { Ok(body) }));
             Ok(data)
@@ -216,9 +214,7 @@ impl SqlWriter {
                 table.qualified_name()
             )
         };
-        self.session_statement("BEGIN")
-            .await
-            .map_err(|e| BackendError::from_mysql(ctx(), e))?;
+        self.begin_transaction(&ctx).await?;
         let statement = plan.statement(None);
         let width = plan.kinds.len();
         // The command's own bytes (id, statement, flags, types), with room to spare.
@@ -258,6 +254,17 @@ impl SqlWriter {
         }
         self.end_transaction(whole, &ctx).await?;
         Ok(whole)
+    }
+
+    /// Opens the fast batch's transaction (on a fresh connection if this one was dropped
+    /// while idle: nothing is written yet).
+    async fn begin_transaction(
+        &mut self,
+        ctx: &(dyn Fn() -> String + Sync),
+    ) -> Result<(), BackendError> {
+        self.session_statement("BEGIN")
+            .await
+            .map_err(|e| BackendError::from_mysql(ctx(), e))
     }
 
     /// Commits the fast batch's transaction when it was stored whole, else rolls it back.
@@ -395,7 +402,7 @@ fn bulk_params<'a>(
         for (&int, (v, tag)) in command.ints.iter().zip(row_values(batch, i, width)) {
             values.push(match (tag, int) {
                 (TAG_NULL, _) => Value::NULL,
-                (_, true) => as_int(v).map_or(Value::NULL, Value::Int),
+                (_, true) => as_int(v).map_or_else(|| Value::Bytes(v.to_vec()), Value::Int),
                 _ => Value::Bytes(v.to_vec()),
             });
         }
