@@ -563,7 +563,10 @@ fn sigterm_stops_with_a_resume_hint_and_the_rerun_finishes() {
     let db = "resume_sigterm";
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    make_dump(&data, db, 3, 10, 100);
+    // Large enough that the import is still running when the signal lands (a run that
+    // finished first removes its checkpoint, and the rerun then rightly refuses the
+    // non-empty key-less table).
+    make_dump(&data, db, 3, 60, 100);
     let cfg = write_config(tmp.path(), &data, &Driver::File, db, "");
     let child = Command::new(LIGHTNING)
         .arg("--config")
@@ -590,12 +593,14 @@ fn sigterm_stops_with_a_resume_hint_and_the_rerun_finishes() {
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    if !out.status.success() {
-        assert!(
-            err.contains("run the same command again to resume"),
-            "{err}"
-        );
-    }
+    assert!(
+        !out.status.success(),
+        "the import finished before the signal: {err}"
+    );
+    assert!(
+        err.contains("run the same command again to resume"),
+        "{err}"
+    );
     let out = lightning(&cfg);
     assert!(out.status.success(), "{}", text(&out));
     assert_same_as_source(db);
